@@ -1,0 +1,157 @@
+# tamis: a plain Makefile.  `make help` lists the targets.
+#
+#   make                 build lib/libtamis.a and every bin/tamis-* program
+#   make check           install deps, build, run all tests, then again under ASan+UBSan
+#   make check-long      longer suites: fuzzing for a while, large data, TSan
+#   make bench           benchmarks against peers (bench/*.sh), figures in bench/RESULTS.md
+#   make demo            the end-to-end demo on a local crawl
+#   make fuzz            libFuzzer targets (clang) in $(OUT)/build/fuzz
+#   make install PREFIX=/usr/local
+#
+# Knobs: DEVELOPER=1 (warnings are errors), SANITIZE=address,undefined,
+# OUT=dir (build outputs go to dir/bin and dir/build), V=1 (show commands).
+
+PREFIX ?= /usr/local
+OUT ?= .
+CC ?= cc
+CLANG ?= clang
+PROVE ?= prove
+JOBS ?= 2
+
+PKGS = zlib libzstd libxml-2.0 libcurl sqlite3 icu-uc icu-i18n jansson \
+       libxxhash libisal libcrypto
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+
+CFLAGS ?= -O2 -g
+BASE_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE -Ilib -Itests/unit \
+	      -MMD -MP -fno-strict-aliasing
+LDLIBS = $(PKG_LIBS) -lm -pthread
+
+ifeq ($(DEVELOPER),1)
+BASE_CFLAGS += -Werror -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wwrite-strings -Wformat=2 \
+	-Wpointer-arith -fno-common -Wno-unused-parameter
+endif
+ifneq ($(SANITIZE),)
+BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+
+ifneq ($(V),1)
+Q_CC = @echo '   CC    ' $@;
+Q_AR = @echo '   AR    ' $@;
+Q_LD = @echo '   LINK  ' $@;
+endif
+
+B = $(OUT)/build
+BIN = $(OUT)/bin
+
+LIB_SRC = $(wildcard lib/*.c filters/*.c dedup/*.c)
+LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+LIBTAMIS = $(B)/libtamis.a
+
+CMD_COMMON_SRC = cmd/common.c
+CMD_COMMON_OBJ = $(B)/cmd/common.o
+CMD_SRC = $(filter-out $(CMD_COMMON_SRC),$(wildcard cmd/*.c))
+CMD_BIN = $(patsubst cmd/%.c,$(BIN)/tamis-%,$(filter-out cmd/tamis.c,$(CMD_SRC))) \
+	  $(BIN)/tamis
+
+UNIT_SRC = $(wildcard tests/unit/u-*.c)
+UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+TAP_OBJ = $(B)/tests/unit/tap.o
+
+FUZZ_SRC = $(wildcard tests/fuzz/f-*.c)
+FUZZ_REPLAY = $(patsubst tests/fuzz/f-%.c,$(B)/fuzz/replay-%,$(FUZZ_SRC))
+FUZZ_BIN = $(patsubst tests/fuzz/f-%.c,$(B)/fuzz/fuzz-%,$(FUZZ_SRC))
+
+MAN = $(wildcard docs/man/*.1)
+
+.PHONY: all check check-long test test-unit test-integration test-fuzz \
+	bench demo fuzz install clean help deps
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(CMD_BIN)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBTAMIS): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q_AR)rm -f $@ && $(AR) rcs $@ $^
+
+$(BIN)/tamis-%: $(B)/cmd/%.o $(CMD_COMMON_OBJ) $(LIBTAMIS)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/tamis: $(B)/cmd/tamis.o $(CMD_COMMON_OBJ) $(LIBTAMIS)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/u-%: $(B)/tests/unit/u-%.o $(TAP_OBJ) $(LIBTAMIS)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The fuzz targets, built with the normal compiler and a driver that replays
+# the checked-in corpus (tests/fuzz/corpus/NAME/): run by `make check`.
+$(B)/fuzz/replay-%: $(B)/tests/fuzz/f-%.o $(B)/tests/fuzz/replay.o $(LIBTAMIS)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The same targets as libFuzzer binaries (clang), for `make fuzz`.
+FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -g -O1
+$(B)/fuzz/fuzz-%: tests/fuzz/f-%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) \
+		$(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+
+TEST_ENV = TAMIS_BIN=$(abspath $(BIN)) TAMIS_SRC=$(CURDIR) \
+	   TAMIS_DATA=$(abspath ../shared/data) TAMIS_BUILD=$(abspath $(B)) \
+	   PATH=$(abspath $(BIN)):$$PATH
+
+test-unit: $(UNIT_BIN)
+	$(if $(UNIT_BIN),$(TEST_ENV) $(PROVE) -j$(JOBS) -e '' $(UNIT_BIN))
+
+# Each replay-NAME binary replays tests/fuzz/corpus/NAME/ and prints TAP.
+test-fuzz: $(FUZZ_REPLAY)
+	$(if $(FUZZ_REPLAY),$(TEST_ENV) $(PROVE) -j$(JOBS) -e '' $(FUZZ_REPLAY))
+
+test-integration: all
+	$(TEST_ENV) $(PROVE) -j$(JOBS) -e bash $(wildcard tests/integration/t*.sh)
+
+test: all test-unit test-fuzz test-integration
+
+deps:
+	./scripts/deps.sh
+
+check: deps
+	$(MAKE) DEVELOPER=1 test
+	$(MAKE) DEVELOPER=1 OUT=build/san SANITIZE=address,undefined test
+
+check-long: check fuzz
+	./tests/long/run.sh
+
+bench: all
+	@for s in bench/*.sh; do echo "== $$s"; $$s || exit 1; done
+
+demo: all
+	./scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(CMD_BIN) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(MAN),install -m 644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/)
+
+clean:
+	rm -rf build bin
+
+help:
+	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

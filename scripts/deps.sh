@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs every Debian package tamis needs to build, test, benchmark and run
+# its demo.  Idempotent: packages already installed are not touched, and
+# apt-get runs only when something is missing.  Needs root (or sudo).
+set -eu
+
+PKGS="
+build-essential pkg-config make perl
+zlib1g-dev libzstd-dev libcurl4-openssl-dev libxml2-dev libxxhash-dev
+libsqlite3-dev libicu-dev libjansson-dev libisal-dev libssl-dev
+clang libclang-rt-14-dev libfuzzer-14-dev
+sqlite3 wget nodejs xxd
+python3 python3-doc debian-handbook
+"
+
+missing=
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps: done"

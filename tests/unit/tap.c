@@ -1,0 +1,128 @@
+/*
+ * tap.c: see tap.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tap.h"
+
+static int count, failed;
+
+static int report(int pass, const char *file, int line, const char *name)
+{
+	count++;
+	printf("%sok %d - %s\n", pass ? "" : "not ", count, name);
+	if (!pass) {
+		failed++;
+		printf("#   failed at %s:%d\n", file, line);
+	}
+	fflush(stdout);
+	return pass;
+}
+
+int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
+{
+	char name[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	return report(pass, file, line, name);
+}
+
+int tap_is_int(long long got, long long want, const char *file, int line,
+	       const char *name)
+{
+	int pass = got == want;
+
+	report(pass, file, line, name);
+	if (!pass)
+		printf("#   got: %lld\n#  want: %lld\n", got, want);
+	return pass;
+}
+
+int tap_is_u64(uint64_t got, uint64_t want, const char *file, int line,
+	       const char *name)
+{
+	int pass = got == want;
+
+	report(pass, file, line, name);
+	if (!pass)
+		printf("#   got: %llu\n#  want: %llu\n", (unsigned long long)got,
+		       (unsigned long long)want);
+	return pass;
+}
+
+int tap_is_str(const char *got, const char *want, const char *file, int line,
+	       const char *name)
+{
+	int pass = (got && want) ? !strcmp(got, want) : got == want;
+
+	report(pass, file, line, name);
+	if (!pass)
+		printf("#   got: '%s'\n#  want: '%s'\n", got ? got : "(null)",
+		       want ? want : "(null)");
+	return pass;
+}
+
+int tap_is_mem(const void *got, size_t glen, const void *want, size_t wlen,
+	       const char *file, int line, const char *name)
+{
+	int pass = glen == wlen && (!glen || !memcmp(got, want, glen));
+
+	report(pass, file, line, name);
+	if (!pass)
+		printf("#   got %zu bytes, want %zu bytes\n", glen, wlen);
+	return pass;
+}
+
+void tap_diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+}
+
+void tap_skip(const char *why)
+{
+	count++;
+	printf("ok %d # skip %s\n", count, why);
+}
+
+int tap_done(void)
+{
+	printf("1..%d\n", count);
+	if (failed)
+		printf("# %d of %d failed\n", failed, count);
+	return failed ? 1 : 0;
+}
+
+unsigned long tap_seed(int argc, char **argv)
+{
+	unsigned long seed = (unsigned long)time(NULL);
+	const char *env = getenv("TAMIS_SEED");
+	int i;
+
+	if (env && *env)
+		seed = strtoul(env, NULL, 0);
+	for (i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--seed"))
+			seed = strtoul(argv[i + 1], NULL, 0);
+	printf("# seed %lu (rerun with --seed %lu)\n", seed, seed);
+	return seed;
+}
+
+const char *tap_data_dir(void)
+{
+	const char *d = getenv("TAMIS_DATA");
+
+	return d && *d ? d : "../shared/data";
+}
