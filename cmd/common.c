@@ -1,0 +1,103 @@
+/*
+ * common.c: die(), usage errors and option handling for cmd/ programs.
+ */
+#include "tamis.h"
+#include "common.h"
+
+#include <unistd.h>
+
+const char *tm_prog = "tamis";
+
+void tm_cmd_init(const char *prog)
+{
+	tm_prog = prog;
+}
+
+static void vreport(const char *prefix, const char *fmt, va_list ap)
+{
+	struct tm_buf b = TM_BUF_INIT;
+
+	tm_buf_addf(&b, "%s: %s", tm_prog, prefix);
+	tm_buf_vaddf(&b, fmt, ap);
+	tm_buf_addch(&b, '\n');
+	fflush(stdout);
+	fwrite(b.buf, 1, b.len, stderr);
+	tm_buf_release(&b);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+	exit(TM_EXIT_FAIL);
+}
+
+void warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void warn_err(const struct tm_err *e)
+{
+	struct tm_buf b = TM_BUF_INIT;
+
+	tm_err_format(e, &b);
+	fflush(stdout);
+	fprintf(stderr, "%s: %s\n", tm_prog, b.buf);
+	tm_buf_release(&b);
+}
+
+void die_err(const struct tm_err *e)
+{
+	warn_err(e);
+	exit(e->code == TM_EINVAL ? TM_EXIT_USAGE : TM_EXIT_FAIL);
+}
+
+void usage_error(const char *synopsis, const struct tm_option *opts,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)opts;
+	va_start(ap, fmt);
+	vreport("", fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "usage: %s\nTry '%s --help' for more information.\n",
+		synopsis, tm_prog);
+	exit(TM_EXIT_USAGE);
+}
+
+void tm_cmd_options(const char *synopsis, const char *about,
+		    const struct tm_option *opts, int *argc, char **argv)
+{
+	struct tm_err e = TM_ERR_INIT;
+	struct tm_buf b = TM_BUF_INIT;
+	int rc = tm_opt_parse(opts, argc, argv, &e);
+
+	if (rc == 1) {
+		tm_opt_usage(synopsis, opts, &b);
+		if (about)
+			printf("usage: %s\n\n%s\n%s", synopsis, about,
+			       b.buf + strlen("usage: ") + strlen(synopsis) + 1);
+		else
+			fputs(b.buf, stdout);
+		tm_buf_release(&b);
+		tm_cmd_finish_stdout();
+		exit(TM_EXIT_OK);
+	}
+	if (rc < 0)
+		usage_error(synopsis, opts, "%s", e.msg);
+}
+
+void tm_cmd_finish_stdout(void)
+{
+	if (fflush(stdout) || ferror(stdout) || fclose(stdout))
+		die("error writing standard output: %s", strerror(errno));
+}

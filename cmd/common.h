@@ -1,0 +1,43 @@
+/*
+ * common.h: what every cmd/ program shares: die(), usage errors, option
+ * parsing with --help, and error reports in the one message style:
+ *   tamis-warc: FILE: offset N: what was expected, got what
+ * Only cmd/ may exit or print; lib/ returns errors.
+ */
+#ifndef TM_CMD_COMMON_H
+#define TM_CMD_COMMON_H
+
+#include "tamis.h"
+#include "opt.h"
+
+/* Exit statuses (DESIGN.md). */
+enum {
+	TM_EXIT_OK = 0,
+	TM_EXIT_FAIL = 1,	/* runtime failure */
+	TM_EXIT_USAGE = 2,	/* usage error */
+	TM_EXIT_BADINPUT = 3,	/* more bad input than --max-errors */
+};
+
+/* The program name used in messages ("tamis-warc"); set by tm_cmd_init. */
+extern const char *tm_prog;
+
+void tm_cmd_init(const char *prog);
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void die_err(const struct tm_err *e) __attribute__((noreturn));
+void warn_err(const struct tm_err *e);
+void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void usage_error(const char *synopsis, const struct tm_option *opts,
+		 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+
+/*
+ * Parses options; prints usage and exits 0 on --help, reports and exits 2
+ * on a usage error.  `about` is one paragraph shown under the synopsis.
+ */
+void tm_cmd_options(const char *synopsis, const char *about,
+		    const struct tm_option *opts, int *argc, char **argv);
+
+/* Flushes and checks stdout; dies (exit 1) if any write failed. */
+void tm_cmd_finish_stdout(void);
+
+#endif

@@ -1,0 +1,912 @@
+/*
+ * stream.c: decompressing readers and atomic, compressing writers.
+ *
+ * The reader keeps two buffers: `raw` (bytes as read from the input) and
+ * `win` (decompressed bytes not yet consumed by the caller).  Member and
+ * frame starts are remembered as (decompressed offset, raw offset) pairs
+ * while they are inside the window, so that raw_tell() can name the raw
+ * offset of a WARC record that starts a gzip member.
+ */
+#include "tamis.h"
+#include "stream.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define RAW_SIZE (256 * 1024)
+#define WIN_CHUNK (256 * 1024)
+#define WIN_LIMIT ((size_t)1 << 31)
+
+struct boundary {
+	uint64_t upos;	/* decompressed offset of the member's first byte */
+	uint64_t rpos;	/* raw offset of the member's first byte */
+};
+
+struct tm_reader {
+	char *name;
+	int fd;
+	bool own_fd;
+	bool input_end;		/* read() returned 0 */
+	enum tm_codec codec;
+	bool detected;
+
+	/* raw input */
+	const unsigned char *mem;	/* for open_mem: the whole input */
+	unsigned char *raw;
+	size_t raw_pos, raw_len;
+	uint64_t raw_base;	/* raw offset of raw[0] */
+	uint64_t raw_size;
+
+	/* decompressed window: win[wstart..wend) is available */
+	char *win;
+	size_t wstart, wend, wcap;
+	uint64_t upos_base;	/* decompressed offset of win[0] */
+
+	/* codec state */
+	bool in_member;		/* inside a gzip member / zstd frame */
+	z_stream zs;
+	bool zs_init;
+	ZSTD_DStream *zds;
+
+	struct boundary *bnd;
+	size_t nbnd, bndcap;
+};
+
+const char *tm_codec_name(enum tm_codec c)
+{
+	switch (c) {
+	case TM_CODEC_GZIP: return "gzip";
+	case TM_CODEC_ZSTD: return "zstd";
+	case TM_CODEC_PLAIN: return "plain";
+	default: return "auto";
+	}
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && !strcmp(s + n - m, suf);
+}
+
+enum tm_codec tm_codec_from_name(const char *path)
+{
+	if (!path)
+		return TM_CODEC_PLAIN;
+	if (has_suffix(path, ".gz"))
+		return TM_CODEC_GZIP;
+	if (has_suffix(path, ".zst") || has_suffix(path, ".zstd"))
+		return TM_CODEC_ZSTD;
+	return TM_CODEC_PLAIN;
+}
+
+static struct tm_reader *reader_new(const char *name)
+{
+	struct tm_reader *r = tm_xcalloc(1, sizeof(*r));
+
+	r->name = tm_xstrdup(name ? name : "-");
+	r->fd = -1;
+	r->codec = TM_CODEC_PLAIN;
+	return r;
+}
+
+int tm_reader_open_fd(int fd, const char *name, int own_fd,
+		      struct tm_reader **out, struct tm_err *err)
+{
+	struct tm_reader *r = reader_new(name);
+	struct stat st;
+
+	r->fd = fd;
+	r->own_fd = own_fd;
+	r->raw = tm_xmalloc(RAW_SIZE);
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		r->raw_size = (uint64_t)st.st_size;
+	*out = r;
+	(void)err;
+	return 0;
+}
+
+int tm_reader_open(const char *path, struct tm_reader **out, struct tm_err *err)
+{
+	int fd;
+
+	*out = NULL;
+	if (!path || !strcmp(path, "-"))
+		return tm_reader_open_fd(0, "-", 0, out, err);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tm_err_sys(err, path, "cannot open for reading");
+	return tm_reader_open_fd(fd, path, 1, out, err);
+}
+
+int tm_reader_open_mem(const void *data, size_t len, const char *name,
+		       struct tm_reader **out, struct tm_err *err)
+{
+	struct tm_reader *r = reader_new(name);
+
+	(void)err;
+	r->mem = data;
+	r->raw = (unsigned char *)(uintptr_t)data;
+	r->raw_len = len;
+	r->raw_size = len;
+	r->input_end = true;
+	*out = r;
+	return 0;
+}
+
+int tm_reader_seek(struct tm_reader *r, uint64_t off, struct tm_err *err)
+{
+	if (r->detected || (!r->mem && r->raw_len))
+		BUG("tm_reader_seek after reading");
+	if (r->mem) {
+		if (off > r->raw_size)
+			return tm_err_set(err, TM_EINVAL, r->name, off, 0,
+					  "offset beyond the end (%" PRIu64 " bytes)",
+					  r->raw_size);
+		r->raw_pos = (size_t)off;
+		r->upos_base = off;
+		return 0;
+	}
+	if (lseek(r->fd, (off_t)off, SEEK_SET) < 0)
+		return tm_err_sys(err, r->name, "cannot seek to offset %" PRIu64, off);
+	r->raw_base = off;
+	r->upos_base = off;
+	if (r->raw_size && off > r->raw_size)
+		return tm_err_set(err, TM_EINVAL, r->name, off, 0,
+				  "offset beyond the end (%" PRIu64 " bytes)",
+				  r->raw_size);
+	return 0;
+}
+
+void tm_reader_free(struct tm_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own_fd && r->fd >= 0)
+		close(r->fd);
+	if (!r->mem)
+		free(r->raw);
+	if (r->zs_init)
+		inflateEnd(&r->zs);
+	ZSTD_freeDStream(r->zds);
+	free(r->win);
+	free(r->bnd);
+	free(r->name);
+	free(r);
+}
+
+const char *tm_reader_name(const struct tm_reader *r)
+{
+	return r->name;
+}
+
+enum tm_codec tm_reader_codec(const struct tm_reader *r)
+{
+	return r->codec;
+}
+
+const char *tm_reader_data(const struct tm_reader *r)
+{
+	return r->win ? r->win + r->wstart : "";
+}
+
+size_t tm_reader_avail(const struct tm_reader *r)
+{
+	return r->wend - r->wstart;
+}
+
+uint64_t tm_reader_tell(const struct tm_reader *r)
+{
+	return r->upos_base + r->wstart;
+}
+
+uint64_t tm_reader_raw_consumed(const struct tm_reader *r)
+{
+	return r->raw_base + r->raw_pos;
+}
+
+uint64_t tm_reader_raw_size(const struct tm_reader *r)
+{
+	return r->raw_size;
+}
+
+uint64_t tm_reader_raw_end(const struct tm_reader *r)
+{
+	return r->raw_base + r->raw_len;
+}
+
+static void drop_old_boundaries(struct tm_reader *r)
+{
+	uint64_t here = tm_reader_tell(r);
+	size_t keep = 0, i;
+
+	/* Keep the last boundary at or before `here`, and all after it. */
+	for (i = 0; i < r->nbnd; i++)
+		if (r->bnd[i].upos <= here)
+			keep = i;
+	if (keep) {
+		memmove(r->bnd, r->bnd + keep, (r->nbnd - keep) * sizeof(*r->bnd));
+		r->nbnd -= keep;
+	}
+}
+
+void tm_reader_consume(struct tm_reader *r, size_t n)
+{
+	if (n > tm_reader_avail(r))
+		BUG("consume %zu > avail %zu", n, tm_reader_avail(r));
+	r->wstart += n;
+	if (r->nbnd > 1)
+		drop_old_boundaries(r);
+}
+
+bool tm_reader_at_member_start(const struct tm_reader *r)
+{
+	uint64_t here = tm_reader_tell(r);
+	size_t i;
+
+	if (r->codec == TM_CODEC_PLAIN)
+		return true;
+	if (r->wstart == r->wend && !r->in_member)
+		return true;
+	for (i = 0; i < r->nbnd; i++)
+		if (r->bnd[i].upos == here)
+			return true;
+	return false;
+}
+
+uint64_t tm_reader_raw_tell(const struct tm_reader *r)
+{
+	uint64_t here = tm_reader_tell(r);
+	uint64_t best = 0;
+	size_t i;
+
+	if (r->codec == TM_CODEC_PLAIN)
+		return here;
+	/* Between members with nothing buffered: the next member's start. */
+	if (r->wstart == r->wend && !r->in_member)
+		return r->raw_base + r->raw_pos;
+	for (i = 0; i < r->nbnd; i++)
+		if (r->bnd[i].upos <= here)
+			best = r->bnd[i].rpos;
+	return best;
+}
+
+bool tm_reader_eof(const struct tm_reader *r)
+{
+	return r->input_end && r->raw_pos == r->raw_len && !r->in_member &&
+	       r->wstart == r->wend;
+}
+
+static void add_boundary(struct tm_reader *r)
+{
+	if (r->nbnd == r->bndcap) {
+		r->bndcap = r->bndcap ? r->bndcap * 2 : 16;
+		r->bnd = tm_xrealloc(r->bnd, r->bndcap * sizeof(*r->bnd));
+	}
+	r->bnd[r->nbnd].upos = r->upos_base + r->wend;
+	r->bnd[r->nbnd].rpos = r->raw_base + r->raw_pos;
+	r->nbnd++;
+}
+
+/* Reads more raw input; returns 0 (check input_end) or TM_EIO. */
+static int raw_refill(struct tm_reader *r, struct tm_err *err)
+{
+	ssize_t n;
+
+	if (r->input_end)
+		return 0;
+	if (r->raw_pos > 0) {
+		memmove(r->raw, r->raw + r->raw_pos, r->raw_len - r->raw_pos);
+		r->raw_base += r->raw_pos;
+		r->raw_len -= r->raw_pos;
+		r->raw_pos = 0;
+	}
+	while (r->raw_len < RAW_SIZE) {
+		n = read(r->fd, r->raw + r->raw_len, RAW_SIZE - r->raw_len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return tm_err_sys(err, r->name, "read failed");
+		}
+		if (n == 0) {
+			r->input_end = true;
+			break;
+		}
+		r->raw_len += (size_t)n;
+		break;
+	}
+	return 0;
+}
+
+/* Makes sure at least `n` raw bytes are buffered, if the input has them. */
+static int raw_need(struct tm_reader *r, size_t n, struct tm_err *err)
+{
+	int rc;
+
+	while (r->raw_len - r->raw_pos < n && !r->input_end)
+		if ((rc = raw_refill(r, err)) < 0)
+			return rc;
+	return 0;
+}
+
+static void detect(struct tm_reader *r)
+{
+	const unsigned char *p = r->raw + r->raw_pos;
+	size_t n = r->raw_len - r->raw_pos;
+
+	r->detected = true;
+	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+		r->codec = TM_CODEC_GZIP;
+	else if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f &&
+		 p[3] == 0xfd)
+		r->codec = TM_CODEC_ZSTD;
+	else
+		r->codec = TM_CODEC_PLAIN;
+}
+
+/* Room for at least `want` more bytes after wend, compacting first. */
+static void win_reserve(struct tm_reader *r, size_t want)
+{
+	size_t avail = r->wend - r->wstart;
+
+	if (r->wstart > 0 && (r->wcap - r->wend < want || r->wstart > r->wcap / 2)) {
+		memmove(r->win, r->win + r->wstart, avail);
+		r->upos_base += r->wstart;
+		r->wend = avail;
+		r->wstart = 0;
+	}
+	if (r->wcap - r->wend < want) {
+		size_t cap = r->wcap ? r->wcap : WIN_CHUNK;
+
+		while (cap - r->wend < want)
+			cap *= 2;
+		r->win = tm_xrealloc(r->win, cap);
+		r->wcap = cap;
+	}
+}
+
+static uint64_t raw_here(const struct tm_reader *r)
+{
+	return r->raw_base + r->raw_pos;
+}
+
+static int gzip_step(struct tm_reader *r, struct tm_err *err)
+{
+	int zrc, rc;
+	size_t before_in, before_out;
+
+	if (!r->in_member) {
+		if ((rc = raw_need(r, 2, err)) < 0)
+			return rc;
+		if (r->raw_pos == r->raw_len)
+			return 1; /* clean end */
+		if (r->raw_len - r->raw_pos < 2 || r->raw[r->raw_pos] != 0x1f ||
+		    r->raw[r->raw_pos + 1] != 0x8b) {
+			/* Zero padding after the last member is common: accept. */
+			while (1) {
+				while (r->raw_pos < r->raw_len && !r->raw[r->raw_pos])
+					r->raw_pos++;
+				if (r->raw_pos < r->raw_len || r->input_end)
+					break;
+				if ((rc = raw_refill(r, err)) < 0)
+					return rc;
+			}
+			if (r->raw_pos == r->raw_len)
+				return 1;
+			return tm_err_set(err, TM_ECODEC, r->name, raw_here(r), 0,
+					  "expected a gzip member (1f 8b), got %02x",
+					  r->raw[r->raw_pos]);
+		}
+		if (!r->zs_init) {
+			memset(&r->zs, 0, sizeof(r->zs));
+			if (inflateInit2(&r->zs, 16 + MAX_WBITS) != Z_OK)
+				tm_die_oom(sizeof(r->zs));
+			r->zs_init = true;
+		} else {
+			inflateReset(&r->zs);
+		}
+		add_boundary(r);
+		r->in_member = true;
+	}
+	if (r->raw_pos == r->raw_len) {
+		if ((rc = raw_refill(r, err)) < 0)
+			return rc;
+		if (r->raw_pos == r->raw_len)
+			return tm_err_set(err, TM_ETRUNC, r->name, raw_here(r), 0,
+					  "gzip member cut short at end of input");
+	}
+	r->zs.next_in = r->raw + r->raw_pos;
+	r->zs.avail_in = (uInt)(r->raw_len - r->raw_pos);
+	r->zs.next_out = (Bytef *)r->win + r->wend;
+	r->zs.avail_out = (uInt)TM_MIN(r->wcap - r->wend, (size_t)UINT_MAX);
+	before_in = r->zs.avail_in;
+	before_out = r->zs.avail_out;
+	zrc = inflate(&r->zs, Z_NO_FLUSH);
+	r->raw_pos += before_in - r->zs.avail_in;
+	r->wend += before_out - r->zs.avail_out;
+	if (zrc == Z_STREAM_END) {
+		r->in_member = false;
+		return 0;
+	}
+	if (zrc == Z_OK || (zrc == Z_BUF_ERROR && r->zs.avail_in == 0))
+		return 0;
+	if (zrc == Z_BUF_ERROR)
+		return 0; /* output full */
+	r->in_member = false;
+	return tm_err_set(err, TM_ECODEC, r->name, raw_here(r), 0,
+			  "corrupt gzip data: %s",
+			  r->zs.msg ? r->zs.msg : "inflate failed");
+}
+
+static int zstd_step(struct tm_reader *r, struct tm_err *err)
+{
+	ZSTD_inBuffer in;
+	ZSTD_outBuffer out;
+	size_t zrc;
+	int rc;
+
+	if (!r->in_member) {
+		if ((rc = raw_need(r, 4, err)) < 0)
+			return rc;
+		if (r->raw_pos == r->raw_len)
+			return 1;
+		if (!r->zds) {
+			r->zds = ZSTD_createDStream();
+			if (!r->zds)
+				tm_die_oom(0);
+		}
+		ZSTD_DCtx_reset(r->zds, ZSTD_reset_session_only);
+		add_boundary(r);
+		r->in_member = true;
+	}
+	if (r->raw_pos == r->raw_len) {
+		if ((rc = raw_refill(r, err)) < 0)
+			return rc;
+		if (r->raw_pos == r->raw_len)
+			return tm_err_set(err, TM_ETRUNC, r->name, raw_here(r), 0,
+					  "zstd frame cut short at end of input");
+	}
+	in.src = r->raw;
+	in.size = r->raw_len;
+	in.pos = r->raw_pos;
+	out.dst = r->win;
+	out.size = r->wcap;
+	out.pos = r->wend;
+	zrc = ZSTD_decompressStream(r->zds, &out, &in);
+	r->raw_pos = in.pos;
+	r->wend = out.pos;
+	if (ZSTD_isError(zrc)) {
+		r->in_member = false;
+		return tm_err_set(err, TM_ECODEC, r->name, raw_here(r), 0,
+				  "corrupt zstd data: %s", ZSTD_getErrorName(zrc));
+	}
+	if (zrc == 0)
+		r->in_member = false;
+	return 0;
+}
+
+static int plain_step(struct tm_reader *r, struct tm_err *err)
+{
+	size_t n;
+	int rc;
+
+	if (r->raw_pos == r->raw_len) {
+		if (r->mem) {
+			return 1;
+		}
+		/* Large reads go straight into the window, skipping `raw`. */
+		if (r->input_end)
+			return 1;
+		while (1) {
+			ssize_t got = read(r->fd, r->win + r->wend, r->wcap - r->wend);
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0)
+				return tm_err_sys(err, r->name, "read failed");
+			if (got == 0) {
+				r->input_end = true;
+				return 1;
+			}
+			r->wend += (size_t)got;
+			r->raw_base += (uint64_t)got;
+			return 0;
+		}
+	}
+	n = TM_MIN(r->raw_len - r->raw_pos, r->wcap - r->wend);
+	memcpy(r->win + r->wend, r->raw + r->raw_pos, n);
+	r->raw_pos += n;
+	r->wend += n;
+	rc = 0;
+	return rc;
+}
+
+int tm_reader_fill(struct tm_reader *r, size_t want, struct tm_err *err)
+{
+	int rc;
+
+	if (want > WIN_LIMIT)
+		return tm_err_set(err, TM_ETOOBIG, r->name, TM_ERR_NO_OFFSET, 0,
+				  "read window of %zu bytes requested", want);
+	if (!r->detected) {
+		if ((rc = raw_need(r, 4, err)) < 0)
+			return rc;
+		detect(r);
+	}
+	while (tm_reader_avail(r) < want) {
+		win_reserve(r, TM_MAX(want - tm_reader_avail(r), (size_t)WIN_CHUNK / 4));
+		switch (r->codec) {
+		case TM_CODEC_GZIP:
+			rc = gzip_step(r, err);
+			break;
+		case TM_CODEC_ZSTD:
+			rc = zstd_step(r, err);
+			break;
+		default:
+			rc = plain_step(r, err);
+			break;
+		}
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			break; /* end of input */
+	}
+	return 0;
+}
+
+int tm_reader_resync(struct tm_reader *r, uint64_t *skipped, struct tm_err *err)
+{
+	uint64_t start = raw_here(r);
+	int rc;
+
+	r->wstart = r->wend; /* drop what is left of the damaged member */
+	r->in_member = false;
+	if (r->codec == TM_CODEC_PLAIN) {
+		if (skipped)
+			*skipped = 0;
+		return 0;
+	}
+	/* The damage is at or before raw_pos: skip at least one byte. */
+	if (r->raw_pos < r->raw_len)
+		r->raw_pos++;
+	for (;;) {
+		const unsigned char *p = r->raw + r->raw_pos;
+		size_t n = r->raw_len - r->raw_pos, i;
+		bool found = false;
+
+		for (i = 0; i + 3 < n || (r->input_end && i < n); i++) {
+			if (r->codec == TM_CODEC_GZIP && i + 2 < n &&
+			    p[i] == 0x1f && p[i + 1] == 0x8b && p[i + 2] == 8) {
+				found = true;
+				break;
+			}
+			if (r->codec == TM_CODEC_ZSTD && i + 3 < n &&
+			    p[i] == 0x28 && p[i + 1] == 0xb5 && p[i + 2] == 0x2f &&
+			    p[i + 3] == 0xfd) {
+				found = true;
+				break;
+			}
+		}
+		r->raw_pos += i;
+		if (found || r->input_end) {
+			if (!found)
+				r->raw_pos = r->raw_len;
+			break;
+		}
+		if ((rc = raw_refill(r, err)) < 0)
+			return rc;
+	}
+	if (skipped)
+		*skipped = raw_here(r) - start;
+	return 0;
+}
+
+int tm_reader_read(struct tm_reader *r, void *buf, size_t n, size_t *got,
+		   struct tm_err *err)
+{
+	size_t take;
+	int rc;
+
+	*got = 0;
+	if (!tm_reader_avail(r) && (rc = tm_reader_fill(r, TM_MIN(n, (size_t)WIN_CHUNK), err)) < 0)
+		return rc;
+	take = TM_MIN(n, tm_reader_avail(r));
+	memcpy(buf, tm_reader_data(r), take);
+	tm_reader_consume(r, take);
+	*got = take;
+	return 0;
+}
+
+int tm_reader_getline(struct tm_reader *r, struct tm_buf *line, size_t max,
+		      bool strip_cr, struct tm_err *err)
+{
+	size_t scanned = 0, avail;
+	const char *nl;
+	bool toolong = false;
+	int rc;
+
+	tm_buf_reset(line);
+	for (;;) {
+		avail = tm_reader_avail(r);
+		nl = avail > scanned ?
+			memchr(tm_reader_data(r) + scanned, '\n', avail - scanned) : NULL;
+		if (nl) {
+			size_t len = (size_t)(nl - tm_reader_data(r));
+
+			if (!toolong && len <= max) {
+				tm_buf_add(line, tm_reader_data(r), len);
+				if (strip_cr && line->len && line->buf[line->len - 1] == '\r')
+					tm_buf_setlen(line, line->len - 1);
+			}
+			tm_reader_consume(r, len + 1);
+			return toolong || len > max ?
+				tm_err_set(err, TM_ETOOBIG, r->name,
+					   TM_ERR_NO_OFFSET, 0,
+					   "line longer than %zu bytes", max) : 1;
+		}
+		if (avail > max) {
+			/* Drop the over-long prefix and keep looking for its end. */
+			toolong = true;
+			tm_reader_consume(r, avail);
+			avail = 0;
+		}
+		scanned = avail;
+		rc = tm_reader_fill(r, avail + WIN_CHUNK / 4, err);
+		if (rc < 0)
+			return rc;
+		if (tm_reader_avail(r) == avail) {
+			/* end of input */
+			if (!avail && !toolong)
+				return 0;
+			if (toolong)
+				return tm_err_set(err, TM_ETOOBIG, r->name,
+						  TM_ERR_NO_OFFSET, 0,
+						  "line longer than %zu bytes", max);
+			tm_buf_add(line, tm_reader_data(r), avail);
+			if (strip_cr && line->len && line->buf[line->len - 1] == '\r')
+				tm_buf_setlen(line, line->len - 1);
+			tm_reader_consume(r, avail);
+			return 1;
+		}
+	}
+}
+
+/* Writers */
+
+#define OUT_SIZE (256 * 1024)
+
+struct tm_writer {
+	char *path;		/* final name, NULL for stdout */
+	char *tmp;		/* temporary name */
+	int fd;
+	enum tm_codec codec;
+	int level;
+	bool member_open;
+	z_stream zs;
+	bool zs_init;
+	ZSTD_CStream *zcs;
+	unsigned char *out;
+	size_t out_len;
+	uint64_t raw_written;
+	bool failed;
+};
+
+static int flush_out(struct tm_writer *w, struct tm_err *err)
+{
+	size_t off = 0;
+
+	while (off < w->out_len) {
+		ssize_t n = write(w->fd, w->out + off, w->out_len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			w->failed = true;
+			return tm_err_sys(err, w->path ? w->path : "-",
+					  "write failed");
+		}
+		off += (size_t)n;
+	}
+	w->raw_written += w->out_len;
+	w->out_len = 0;
+	return 0;
+}
+
+int tm_writer_open(const char *path, enum tm_codec codec, int level,
+		   struct tm_writer **out, struct tm_err *err)
+{
+	struct tm_writer *w = tm_xcalloc(1, sizeof(*w));
+	struct tm_buf tmp = TM_BUF_INIT;
+
+	*out = NULL;
+	if (path && !strcmp(path, "-"))
+		path = NULL;
+	w->codec = codec == TM_CODEC_AUTO ? tm_codec_from_name(path) : codec;
+	w->level = level;
+	w->out = tm_xmalloc(OUT_SIZE);
+	if (!path) {
+		w->fd = 1;
+	} else {
+		w->path = tm_xstrdup(path);
+		tm_buf_addf(&tmp, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
+		w->fd = mkostemp(tmp.buf, O_CLOEXEC);
+		if (w->fd < 0) {
+			tm_buf_release(&tmp);
+			free(w->out);
+			free(w->path);
+			free(w);
+			return tm_err_sys(err, path, "cannot create");
+		}
+		/* mkstemp makes 0600; outputs follow the umask like any file */
+		{
+			mode_t um = umask(0);
+
+			umask(um);
+			fchmod(w->fd, 0666 & ~um);
+		}
+		w->tmp = tm_buf_detach(&tmp, NULL);
+	}
+	*out = w;
+	return 0;
+}
+
+uint64_t tm_writer_raw_tell(const struct tm_writer *w)
+{
+	return w->raw_written + w->out_len;
+}
+
+static int start_member(struct tm_writer *w)
+{
+	if (w->codec == TM_CODEC_GZIP) {
+		if (!w->zs_init) {
+			memset(&w->zs, 0, sizeof(w->zs));
+			if (deflateInit2(&w->zs, w->level ? w->level : 6, Z_DEFLATED,
+					 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+				tm_die_oom(sizeof(w->zs));
+			w->zs_init = true;
+		} else {
+			deflateReset(&w->zs);
+		}
+	} else if (w->codec == TM_CODEC_ZSTD) {
+		if (!w->zcs) {
+			w->zcs = ZSTD_createCStream();
+			if (!w->zcs)
+				tm_die_oom(0);
+		}
+		ZSTD_CCtx_reset(w->zcs, ZSTD_reset_session_only);
+		ZSTD_CCtx_setParameter(w->zcs, ZSTD_c_compressionLevel,
+				       w->level ? w->level : 3);
+		ZSTD_CCtx_setParameter(w->zcs, ZSTD_c_checksumFlag, 1);
+	}
+	w->member_open = true;
+	return 0;
+}
+
+/* Compresses data (or finishes the member when `end`) into w->out. */
+static int codec_push(struct tm_writer *w, const void *data, size_t len,
+		      bool end, struct tm_err *err)
+{
+	int rc;
+
+	if (w->codec == TM_CODEC_GZIP) {
+		w->zs.next_in = (Bytef *)(uintptr_t)data;
+		w->zs.avail_in = (uInt)len;
+		for (;;) {
+			int zrc;
+
+			w->zs.next_out = w->out + w->out_len;
+			w->zs.avail_out = (uInt)(OUT_SIZE - w->out_len);
+			zrc = deflate(&w->zs, end ? Z_FINISH : Z_NO_FLUSH);
+			w->out_len = OUT_SIZE - w->zs.avail_out;
+			if (zrc == Z_STREAM_ERROR)
+				BUG("deflate stream error");
+			if (w->out_len == OUT_SIZE && (rc = flush_out(w, err)) < 0)
+				return rc;
+			if (end ? zrc == Z_STREAM_END : w->zs.avail_in == 0)
+				break;
+		}
+	} else {
+		ZSTD_inBuffer in = { data, len, 0 };
+
+		for (;;) {
+			ZSTD_outBuffer o = { w->out, OUT_SIZE, w->out_len };
+			size_t zrc = ZSTD_compressStream2(w->zcs, &o, &in,
+							  end ? ZSTD_e_end : ZSTD_e_continue);
+
+			if (ZSTD_isError(zrc))
+				return tm_err_set(err, TM_ECODEC, w->path ? w->path : "-",
+						  TM_ERR_NO_OFFSET, 0, "zstd: %s",
+						  ZSTD_getErrorName(zrc));
+			w->out_len = o.pos;
+			if (w->out_len == OUT_SIZE && (rc = flush_out(w, err)) < 0)
+				return rc;
+			if (end ? zrc == 0 : in.pos == in.size)
+				break;
+		}
+	}
+	return 0;
+}
+
+int tm_writer_write(struct tm_writer *w, const void *data, size_t len,
+		    struct tm_err *err)
+{
+	int rc;
+
+	if (w->failed)
+		return tm_err_set(err, TM_EIO, w->path ? w->path : "-",
+				  TM_ERR_NO_OFFSET, 0, "earlier write failed");
+	if (w->codec != TM_CODEC_PLAIN) {
+		if (!w->member_open)
+			start_member(w);
+		return codec_push(w, data, len, false, err);
+	}
+	if (w->out_len + len > OUT_SIZE && (rc = flush_out(w, err)) < 0)
+		return rc;
+	if (len >= OUT_SIZE) {
+		/* large writes go straight out, without a copy */
+		unsigned char *keep = w->out;
+
+		w->out = (unsigned char *)(uintptr_t)data;
+		w->out_len = len;
+		rc = flush_out(w, err);
+		w->out = keep;
+		w->out_len = 0;
+		return rc;
+	}
+	memcpy(w->out + w->out_len, data, len);
+	w->out_len += len;
+	return 0;
+}
+
+int tm_writer_end_member(struct tm_writer *w, struct tm_err *err)
+{
+	if (w->codec == TM_CODEC_PLAIN || !w->member_open)
+		return 0;
+	w->member_open = false;
+	return codec_push(w, NULL, 0, true, err);
+}
+
+static void writer_release(struct tm_writer *w)
+{
+	if (w->zs_init)
+		deflateEnd(&w->zs);
+	ZSTD_freeCStream(w->zcs);
+	free(w->out);
+	free(w->path);
+	free(w->tmp);
+	free(w);
+}
+
+int tm_writer_commit(struct tm_writer *w, struct tm_err *err)
+{
+	int rc;
+
+	rc = tm_writer_end_member(w, err);
+	if (!rc)
+		rc = flush_out(w, err);
+	if (w->path) {
+		if (close(w->fd) < 0 && !rc)
+			rc = tm_err_sys(err, w->path, "close failed");
+		if (!rc && rename(w->tmp, w->path) < 0)
+			rc = tm_err_sys(err, w->path, "cannot rename '%s' into place",
+					w->tmp);
+		if (rc)
+			unlink(w->tmp);
+	}
+	writer_release(w);
+	return rc;
+}
+
+void tm_writer_abort(struct tm_writer *w)
+{
+	if (!w)
+		return;
+	if (w->path) {
+		close(w->fd);
+		unlink(w->tmp);
+	}
+	writer_release(w);
+}
