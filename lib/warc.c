@@ -383,6 +383,31 @@ static size_t find_record_start(const char *d, size_t from, size_t n)
 	return 0;
 }
 
+/*
+ * Returns a record whose real extent d[hl..end) differs from its
+ * Content-Length (rec->damage already set): the record separator before
+ * `end`, if any, is not part of the block.
+ */
+static int damaged_record(struct tm_warc_reader *wr, struct tm_warc_record *rec,
+			  const char *d, size_t hl, size_t end,
+			  struct tm_warc_record **recp)
+{
+	size_t b = end;
+
+	if (b - hl >= 4 && !memcmp(d + b - 4, "\r\n\r\n", 4))
+		b -= 4;
+	else if (b - hl >= 2 && !memcmp(d + b - 2, "\n\n", 2))
+		b -= 2;
+	rec->block = d + hl;
+	rec->block_len = b - hl;
+	wr->pending = end;
+	wr->have_rec = true;
+	wr->st.records++;
+	wr->st.damaged++;
+	*recp = rec;
+	return 1;
+}
+
 /* Streams over an oversize block; returns 0, damage code, or TM_EIO. */
 static int skip_block(struct tm_warc_reader *wr, uint64_t len, struct tm_err *err)
 {
@@ -460,13 +485,23 @@ int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 	if (rc < 0 && n < 6)
 		goto codec_damage;
 	if (!is_version_at(d, n)) {
+		struct tm_buf shown = TM_BUF_INIT;
+
+		for (size_t i = 0; i < TM_MIN(n, (size_t)24); i++) {
+			unsigned char c = (unsigned char)d[i];
+
+			if (c == '\r')
+				tm_buf_addstr(&shown, "\\r");
+			else if (c == '\n')
+				tm_buf_addstr(&shown, "\\n");
+			else if (c < 0x20 || c >= 0x7f)
+				tm_buf_addf(&shown, "\\x%02x", c);
+			else
+				tm_buf_addch(&shown, (char)c);
+		}
 		tm_err_set(err, TM_EFORMAT, NULL, 0, 0,
-			   "expected 'WARC/<version>', got '%.*s'",
-			   (int)TM_MIN(n, 20), d);
-		for (size_t i = 0; i < TM_MIN(n, 20); i++)
-			if (!isprint((unsigned char)err->msg[i + 28]) &&
-			    err->msg[i + 28] != '\'')
-				err->msg[i + 28] = '?';
+			   "expected 'WARC/<version>', got '%s'", shown.buf);
+		tm_buf_release(&shown);
 		return damage(wr, TM_EFORMAT, off, 1, err);
 	}
 
@@ -494,6 +529,7 @@ int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 			return damage(wr, TM_ETRUNC, off, n, err);
 		}
 	}
+	tm_err_clear(&rec->damage);
 	rec->offset = off;
 	rec->uoffset = tm_reader_tell(in);
 	rec->header_len = hl;
@@ -534,23 +570,27 @@ int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 		if (rc < 0)
 			goto codec_damage;
 		/* Cut short: maybe a lying Content-Length swallowed records. */
-		tm_err_set(err, TM_ETRUNC, NULL, 0, 0,
-			   "record is cut short: Content-Length %" PRIu64
-			   " but only %zu bytes follow the header",
-			   rec->content_length, n - hl);
 		s = find_record_start(d, hl, n);
-		return damage(wr, TM_ETRUNC, off, s ? s : n, err);
+		tm_err_set(&rec->damage, TM_ETRUNC, tm_reader_name(in), off, 0,
+			   "record is cut short: Content-Length %" PRIu64
+			   " but only %zu bytes follow its header",
+			   rec->content_length, (s ? s : n) - hl);
+		return damaged_record(wr, rec, d, hl, s ? s : n, recp);
 	}
 	if (!record_end_ok(in, want)) {
 		size_t s;
 
 		if (rc < 0 && n < want + 16)
 			goto codec_damage;
-		tm_err_set(err, TM_EFORMAT, NULL, 0, 0,
-			   "no record boundary after Content-Length %" PRIu64
-			   " bytes (wrong Content-Length?)", rec->content_length);
 		s = find_record_start(d, hl, want);
-		return damage(wr, TM_EFORMAT, off, s ? s : want, err);
+		if (s) {
+			tm_err_set(&rec->damage, TM_EFORMAT, tm_reader_name(in),
+				   off, 0, "Content-Length %" PRIu64
+				   " runs past the end of the record (%zu bytes)",
+				   rec->content_length, s - hl);
+			return damaged_record(wr, rec, d, hl, s, recp);
+		}
+		/* Too short or garbage after it: the next call reports that. */
 	}
 	/* Header fields were copied; the block points into the window. */
 	rec->block = d + hl;

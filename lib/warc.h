@@ -9,8 +9,11 @@
  *   `max_record` (otherwise `block` is NULL, `block_skipped` is set and the
  *   bytes are skipped as a stream), so memory stays bounded by max_record
  *   plus max_header whatever the input.
- * - Damage (garbage between records, a bad version line, a missing or wrong
- *   Content-Length, a record cut short, a corrupt gzip member) is returned
+ * - A record whose Content-Length is wrong but whose end can be found (the
+ *   input ends, or the next record begins, inside the claimed block) is
+ *   returned cut to its real extent, with rec->damage describing it.
+ * - Other damage (garbage between records, a bad version line, a missing
+ *   Content-Length, a corrupt or cut gzip member) is returned
  *   as a negative code with err naming the file and the raw offset of the
  *   damage; the reader has then already resynchronised, and the next call
  *   returns the next intact record.  Only TM_EIO is fatal.  Every call
@@ -69,9 +72,18 @@ struct tm_warc_record {
 	struct tm_warc_field *fields;
 	size_t nfields;
 
-	const char *block;	/* content_length bytes, or NULL if skipped */
-	size_t block_len;
+	const char *block;	/* the block, or NULL if skipped */
+	size_t block_len;	/* content_length unless damaged */
 	bool block_skipped;	/* longer than max_record: not kept in memory */
+
+	/*
+	 * A record whose extent is known but disagrees with its Content-Length
+	 * (the input ends inside it, or the next record starts inside it) is
+	 * still returned, with block_len cut to what is there and damage.code
+	 * set (TM_ETRUNC or TM_EFORMAT, message and offset filled): the caller
+	 * decides whether a damaged record is usable.  0 for a sound record.
+	 */
+	struct tm_err damage;
 };
 
 /* Case-insensitive field lookup; NULL if absent. */
