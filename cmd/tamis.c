@@ -96,6 +96,7 @@ static int usage(FILE *f)
 int main(int argc, char **argv)
 {
 	struct tm_buf path = TM_BUF_INIT;
+	char *help_args[] = { NULL, NULL, (char *)"--help", NULL };
 	const char *tool;
 
 	tm_cmd_init("tamis");
@@ -108,9 +109,9 @@ int main(int argc, char **argv)
 	if (!strcmp(tool, "--help") || !strcmp(tool, "-h") || !strcmp(tool, "help")) {
 		if (argc > 2 && strcmp(tool, "help") == 0) {
 			/* tamis help TOOL == tamis TOOL --help */
-			char *args[] = { argv[0], argv[2], (char *)"--help", NULL };
-
-			argv = args;
+			help_args[0] = argv[0];
+			help_args[1] = argv[2];
+			argv = help_args;
 			argc = 3;
 			tool = argv[1];
 		} else {
