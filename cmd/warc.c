@@ -9,6 +9,7 @@
 #include "stream.h"
 #include "warc.h"
 #include "http.h"
+#include "stats.h"
 
 #include <time.h>
 
@@ -18,6 +19,8 @@ static const char cat_synopsis[] = "tamis warc cat [options] FILE --offset N";
 static bool opt_bench, opt_verify, opt_json, opt_headers, opt_block, opt_payload;
 static uint64_t opt_max_record = 64u << 20, opt_offset = UINT64_MAX;
 static long opt_max_errors = -1;
+static const char *opt_stats;
+static struct tm_stats *stats;
 
 static const struct tm_option ls_opts[] = {
 	{ TM_OPT_FLAG, 0, "verify", &opt_verify, NULL,
@@ -28,6 +31,8 @@ static const struct tm_option ls_opts[] = {
 	  "skip blocks larger than SIZE instead of reading them (default 64M)" },
 	{ TM_OPT_INT, 0, "max-errors", &opt_max_errors, "N",
 	  "stop with exit 3 after more than N damaged records (default: no limit)" },
+	{ TM_OPT_STRING, 0, "stats", &opt_stats, "FILE",
+	  "record counts (records by type, damage by kind) in this stats database" },
 	{ TM_OPT_FLAG, 0, "bench", &opt_bench, NULL,
 	  "read every record, print only 'records N bytes B seconds S'" },
 	TM_OPT_END_MARK,
@@ -207,6 +212,26 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void count_damage(int code)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "warc.damage.%s", tm_errkey(code));
+	tm_stats_count(stats, name, 1);
+}
+
+static void count_record(const struct tm_warc_record *rec)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "warc.records.%s", tm_warc_type_name(rec->type));
+	tm_stats_count(stats, name, 1);
+	if (rec->truncated)
+		tm_stats_count(stats, "warc.truncated", 1);
+	if (rec->block_skipped)
+		tm_stats_count(stats, "warc.oversize", 1);
+}
+
 /* Lists one file; returns the number of damaged records, or -1 if unreadable. */
 static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 		    long *damaged_total)
@@ -235,6 +260,7 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 			break;
 		if (rc < 0) {
 			warn_err(&err);
+			count_damage(rc);
 			if (rc == TM_EIO) {
 				damaged = -1;
 				break;
@@ -246,8 +272,10 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 			continue;
 		}
 		(*records)++;
+		count_record(rec);
 		if (rec->damage.code) {
 			warn_err(&rec->damage);
+			count_damage(rec->damage.code);
 			damaged++;
 			(*damaged_total)++;
 		}
@@ -281,27 +309,47 @@ static int cmd_ls(int argc, char **argv)
 	int nfiles;
 
 	tm_cmd_options(ls_synopsis, ls_about, ls_opts, &argc, argv);
+	if (!opt_stats)
+		opt_stats = getenv("TAMIS_STATS");
+	if (opt_stats && *opt_stats) {
+		struct tm_err err = TM_ERR_INIT;
+
+		if (tm_stats_open(opt_stats, "warc-ls", argc, argv, &stats, &err) < 0)
+			die_err(&err);
+	}
 	files = argc > 1 ? argv + 1 : stdin_only;
 	nfiles = argc > 1 ? argc - 1 : 1;
 	for (i = 0; i < nfiles; i++) {
-		long d = ls_file(files[i], &records, &bytes, &damaged);
+		long d;
+
+		tm_stats_add_input(stats, files[i]);
+		d = ls_file(files[i], &records, &bytes, &damaged);
 
 		if (d < 0)
 			status = TM_EXIT_FAIL;
 		if (opt_max_errors >= 0 && damaged > opt_max_errors) {
 			fprintf(stderr, "%s: more than %ld damaged records, stopping\n",
 				tm_prog, opt_max_errors);
-			tm_cmd_finish_stdout();
-			return TM_EXIT_BADINPUT;
+			status = TM_EXIT_BADINPUT;
+			break;
 		}
 	}
 	if (opt_bench)
 		printf("records %" PRIu64 " bytes %" PRIu64 " seconds %.3f\n",
 		       records, bytes, now_seconds() - t0);
 	if (damaged)
-		fprintf(stderr, "%s: %ld damaged record%s skipped\n", tm_prog,
+		fprintf(stderr, "%s: %ld damaged record%s reported\n", tm_prog,
 			damaged, damaged == 1 ? "" : "s");
 	tm_cmd_finish_stdout();
+	if (stats) {
+		struct tm_err err = TM_ERR_INIT;
+		struct tm_stats_totals t = { 0 };
+
+		t.docs_in = t.docs_out = records;
+		tm_stats_totals_add(stats, &t);
+		if (tm_stats_close(stats, status, &err) < 0)
+			die_err(&err);
+	}
 	return status;
 }
 
