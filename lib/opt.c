@@ -3,46 +3,10 @@
  */
 #include "tamis.h"
 #include "opt.h"
+#include "ini.h"
 
 #include <ctype.h>
 #include <math.h>
-
-int tm_parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	double v, mul = 1;
-
-	errno = 0;
-	if (!s || !*s || *s == '-')
-		return TM_EINVAL;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0 || !isfinite(v))
-		return TM_EINVAL;
-	if (*end) {
-		int c = toupper((unsigned char)*end);
-		bool dec = end[1] && toupper((unsigned char)end[1]) == 'B';
-		bool ib = end[1] && end[1] == 'i' && end[2] &&
-			  toupper((unsigned char)end[2]) == 'B';
-		const char *rest = end + 1 + (dec ? 1 : 0) + (ib ? 2 : 0);
-		double k = dec ? 1000.0 : 1024.0;
-
-		if (*rest)
-			return TM_EINVAL;
-		switch (c) {
-		case 'B': if (end[1]) return TM_EINVAL; mul = 1; break;
-		case 'K': mul = k; break;
-		case 'M': mul = k * k; break;
-		case 'G': mul = k * k * k; break;
-		case 'T': mul = k * k * k * k; break;
-		default: return TM_EINVAL;
-		}
-	}
-	v *= mul;
-	if (v >= 18446744073709551615.0)
-		return TM_EINVAL;
-	*out = (uint64_t)v;
-	return 0;
-}
 
 static int set_value(const struct tm_option *o, const char *name,
 		     const char *arg, struct tm_err *err)
@@ -74,7 +38,7 @@ static int set_value(const struct tm_option *o, const char *name,
 		return 0;
 	}
 	case TM_OPT_SIZE:
-		if (tm_parse_size(arg, (uint64_t *)o->target) < 0)
+		if (tm_ini_to_size(arg, (uint64_t *)o->target) < 0)
 			break;
 		return 0;
 	case TM_OPT_DOUBLE: {

@@ -23,7 +23,7 @@ enum tm_opt_type {
 	TM_OPT_STRING,	/* const char **, last one wins */
 	TM_OPT_INT,	/* long *, decimal, may be negative */
 	TM_OPT_U64,	/* uint64_t *, decimal or 0x hex */
-	TM_OPT_SIZE,	/* uint64_t *, with K/M/G/T (binary) or KB/MB/GB (decimal) */
+	TM_OPT_SIZE,	/* uint64_t *, as a config size (ini.h: 64M, 1G, 4096) */
 	TM_OPT_DOUBLE,	/* double * */
 	TM_OPT_GROUP,	/* a heading in --help; no option */
 };
@@ -51,8 +51,5 @@ int tm_opt_parse(const struct tm_option *opts, int *argc, char **argv,
 /* Appends "usage: SYNOPSIS\n\n" and the option table to out. */
 void tm_opt_usage(const char *synopsis, const struct tm_option *opts,
 		  struct tm_buf *out);
-
-/* Parses "64M", "1.5G", "100KB", "4096" into bytes; TM_EINVAL if bad. */
-int tm_parse_size(const char *s, uint64_t *out);
 
 #endif
