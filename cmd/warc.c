@@ -243,6 +243,7 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 	struct tm_warc_record *rec;
 	struct pending pd = { false, 0, TM_BUF_INIT, TM_BUF_INIT };
 	long damaged = 0;
+	uint64_t file_records = 0;
 	int rc;
 
 	if (tm_reader_open(path, &in, &err) < 0) {
@@ -272,6 +273,7 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 			continue;
 		}
 		(*records)++;
+		file_records++;
 		count_record(rec);
 		if (rec->damage.code) {
 			warn_err(&rec->damage);
@@ -295,6 +297,11 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 	tm_buf_release(&pd.json_rest);
 	tm_warc_reader_free(wr);
 	tm_reader_free(in);
+	if (damaged > 0 && !file_records) {
+		fprintf(stderr, "%s: %s: not a WARC file (no record found)\n",
+			tm_prog, path);
+		return -1;
+	}
 	return damaged;
 }
 

@@ -1,0 +1,116 @@
+#!/bin/bash
+# tamis warc ls on every file of ../shared/data/warc, against the listings
+# of warcio.js (tests/integration/warcio-ref/, made by bench/warcio-ref.sh),
+# and where warcio is wrong (its README lists where), against the truth.
+. "$(dirname "$0")/lib.sh"
+
+REF=$SRC/tests/integration/warcio-ref
+W=$DATA/warc
+
+# Files warcio.js reads correctly: identical offsets, types and URIs.
+same="dolma/sample-0000.warc.gz dolma/sample-0001.warc.gz
+resiliparse/block-sized-records.warc.gz resiliparse/clueweb-quirk.warc.gz
+resiliparse/warcfile.warc.gz warcio/example-digest.warc
+warcio/example-iana.org-chunked.warc warcio/example-resource.warc.gz
+warcio/example-space-in-target-uri.warc.gz warcio/example-trunc.warc
+warcio/example-wget-bad-target-uri.warc.gz warcio/example.warc.gz
+warcio/example.warc warcio/post-test.warc.gz whirlwind/whirlwind.warc.gz
+whirlwind/whirlwind.warc.wat.gz whirlwind/whirlwind.warc.wet.gz"
+
+for f in $same; do
+	ref=$REF/$(echo "$f" | sed 's,/,__,').tsv
+	test_expect_success "$f: same records as warcio.js (offset, type, URI)" '
+		tamis warc ls "$W/$f" >out 2>err &&
+		cut -f1,3,4 out >actual &&
+		cut -f1,3,4 "$ref" >expect &&
+		tm_cmp expect actual
+	'
+done
+
+# Per-record gzip: each length is exactly the member, so offsets chain.
+test_expect_success 'lengths chain: offset + length = next offset (gzip per record)' '
+	tamis warc ls "$W/resiliparse/warcfile.warc.gz" >out &&
+	awk -F"\t" "NR > 1 && \$1 != prev { bad = 1 } { prev = \$1 + \$2 } END { exit bad }" out &&
+	test "$(tail -n 1 out | awk -F"\t" "{ print \$1 + \$2 }")" = \
+	     "$(stat -c %s "$W/resiliparse/warcfile.warc.gz")"
+'
+
+# Where warcio.js is wrong.
+test_expect_success 'LF-only WET (cc_net): 4 records, first with a wrong Content-Length' '
+	tamis warc ls "$W/cc_net/sample.warc.wet.txt" >out 2>err &&
+	cut -f3,4 out >actual &&
+	printf "warcinfo\t-\nconversion\thttp://sample_english.com\nconversion\thttp://sample_chinese.zh\nconversion\thttp://sample_russian.ru\n" >expect &&
+	tm_cmp expect actual &&
+	grep "sample.warc.wet.txt: offset 0: Content-Length 370 runs past the end of the record" err
+'
+
+test_expect_success 'records split across gzip members: both found' '
+	tamis warc ls "$W/warcio/example-wrong-chunks.warc.gz" >out &&
+	cut -f1,3 out >actual &&
+	printf "0\tresponse\n1130\trequest\n" >expect &&
+	tm_cmp expect actual
+'
+
+test_expect_success 'whole-file gzip: every record, all in member 0' '
+	tamis warc ls "$W/warcio/example-bad-non-chunked.warc.gz" >out &&
+	cut -f1,3 out >actual &&
+	printf "0\twarcinfo\n0\twarcinfo\n0\tresponse\n0\trequest\n0\trevisit\n0\trequest\n" >expect &&
+	tm_cmp expect actual
+'
+
+test_expect_success 'a record cut short by the end of a gzip member is reported, not hung on' '
+	tm_exit_is 1 tamis warc ls "$W/resiliparse/clipped.warc.gz" >out 2>err &&
+	grep "clipped.warc.gz: offset 0: gzip member cut short at end of input" err &&
+	test ! -s out
+'
+
+for f in warcio/example.arc warcio/example.arc.gz warcio/bad.arc \
+	 cc-notebooks/CC-MAIN-2019-35-warc.paths.gz; do
+	test_expect_success "$f: not a WARC file: exit 1 with the offset" '
+		tm_exit_is 1 tamis warc ls "$W/$f" >out 2>err &&
+		grep "offset 0: expected '"'"'WARC/<version>'"'"'" err &&
+		grep "not a WARC file" err
+	'
+done
+
+test_expect_success 'stdin, and the same listing whatever the compression' '
+	gzip -dc "$W/dolma/sample-0000.warc.gz" >plain.warc &&
+	zstd -q plain.warc -o plain.warc.zst &&
+	tamis warc ls plain.warc | cut -f3- >a &&
+	tamis warc ls <plain.warc.zst | cut -f3- >b &&
+	tamis warc ls "$W/dolma/sample-0000.warc.gz" | cut -f3- >c &&
+	tm_cmp a b && tm_cmp a c && test $(wc -l <a) = 48
+'
+
+test_expect_success '--verify: every digest in whirlwind and dolma checks' '
+	tamis warc ls --verify "$W/whirlwind/whirlwind.warc.gz" \
+		"$W/dolma/sample-0000.warc.gz" "$W/dolma/sample-0001.warc.gz" >out &&
+	test "$(cut -f8 out | sort | uniq -c | awk "{print \$2 \":\" \$1}")" = "ok:86"
+'
+
+test_expect_success '--json gives one object per record' '
+	tamis warc ls --json "$W/whirlwind/whirlwind.warc.wet.gz" >out &&
+	test $(wc -l <out) = 2 &&
+	grep "^{\"offset\":466,\"length\":2540,\"type\":\"conversion\",\"uri\":\"https://an.wikipedia.org/wiki/Escopete\"" out
+'
+
+test_expect_success '--max-errors stops with exit 3' '
+	cat "$W/warcio/bad.arc" "$W/warcio/example.warc" "$W/warcio/bad.arc" \
+		"$W/warcio/example.warc" >mixed.warc &&
+	tm_exit_is 3 tamis warc ls --max-errors 1 mixed.warc >out 2>err &&
+	grep "more than 1 damaged records" err
+'
+
+test_expect_success '--stats records counts by type' '
+	tamis warc ls --stats s.sqlite "$W/whirlwind/whirlwind.warc.gz" >/dev/null &&
+	sqlite3 s.sqlite "SELECT name, value FROM counters ORDER BY name" >actual &&
+	printf "warc.records.metadata|1\nwarc.records.request|1\nwarc.records.response|1\nwarc.records.warcinfo|1\n" >expect &&
+	tm_cmp expect actual
+'
+
+test_expect_success 'a missing file is exit 1 with its name' '
+	tm_exit_is 1 tamis warc ls nosuch.warc.gz 2>err &&
+	grep "nosuch.warc.gz: cannot open for reading: No such file" err
+'
+
+test_done
