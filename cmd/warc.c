@@ -10,17 +10,20 @@
 #include "warc.h"
 #include "http.h"
 #include "stats.h"
+#include "progress.h"
 
+#include <sys/stat.h>
 #include <time.h>
 
 static const char ls_synopsis[] = "tamis warc ls [options] [FILE...]";
 static const char cat_synopsis[] = "tamis warc cat [options] FILE --offset N";
 
-static bool opt_bench, opt_verify, opt_json, opt_headers, opt_block, opt_payload;
+static bool opt_progress, opt_bench, opt_verify, opt_json, opt_headers, opt_block, opt_payload;
 static uint64_t opt_max_record = 64u << 20, opt_offset = UINT64_MAX;
 static long opt_max_errors = -1;
 static const char *opt_stats;
 static struct tm_stats *stats;
+static struct tm_progress *progress;
 
 static const struct tm_option ls_opts[] = {
 	{ TM_OPT_FLAG, 0, "verify", &opt_verify, NULL,
@@ -33,6 +36,8 @@ static const struct tm_option ls_opts[] = {
 	  "stop with exit 3 after more than N damaged records (default: no limit)" },
 	{ TM_OPT_STRING, 0, "stats", &opt_stats, "FILE",
 	  "record counts (records by type, damage by kind) in this stats database" },
+	{ TM_OPT_FLAG, 0, "progress", &opt_progress, NULL,
+	  "show progress on stderr even when it is not a terminal" },
 	{ TM_OPT_FLAG, 0, "bench", &opt_bench, NULL,
 	  "read every record, print only 'records N bytes B seconds S'" },
 	TM_OPT_END_MARK,
@@ -232,6 +237,8 @@ static void count_record(const struct tm_warc_record *rec)
 		tm_stats_count(stats, "warc.oversize", 1);
 }
 
+static uint64_t done_bytes;	/* raw bytes of the files already listed */
+
 /* Lists one file; returns the number of damaged records, or -1 if unreadable. */
 static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 		    long *damaged_total)
@@ -274,6 +281,7 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 		}
 		(*records)++;
 		file_records++;
+		tm_progress_set(progress, *records, done_bytes + tm_reader_raw_consumed(in));
 		count_record(rec);
 		if (rec->damage.code) {
 			warn_err(&rec->damage);
@@ -295,6 +303,7 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 	}
 	tm_buf_release(&pd.line);
 	tm_buf_release(&pd.json_rest);
+	done_bytes += tm_reader_raw_consumed(in);
 	tm_warc_reader_free(wr);
 	tm_reader_free(in);
 	if (damaged > 0 && !file_records) {
@@ -326,6 +335,17 @@ static int cmd_ls(int argc, char **argv)
 	}
 	files = argc > 1 ? argv + 1 : stdin_only;
 	nfiles = argc > 1 ? argc - 1 : 1;
+	{
+		uint64_t total = 0;
+		struct stat st;
+
+		for (i = 0; i < nfiles; i++)
+			if (strcmp(files[i], "-") && !stat(files[i], &st))
+				total += (uint64_t)st.st_size;
+		progress = tm_progress_new("warc ls", total,
+					   tm_progress_auto(stderr, opt_progress) |
+					   TM_PROGRESS_BYTES, stderr);
+	}
 	for (i = 0; i < nfiles; i++) {
 		long d;
 
@@ -341,6 +361,8 @@ static int cmd_ls(int argc, char **argv)
 			break;
 		}
 	}
+	tm_progress_done(progress);
+	tm_progress_free(progress);
 	if (opt_bench)
 		printf("records %" PRIu64 " bytes %" PRIu64 " seconds %.3f\n",
 		       records, bytes, now_seconds() - t0);

@@ -9,7 +9,7 @@ build-essential pkg-config make perl
 zlib1g-dev libzstd-dev libcurl4-openssl-dev libxml2-dev libxxhash-dev
 libsqlite3-dev libicu-dev libjansson-dev libisal-dev libssl-dev
 clang libclang-rt-14-dev libfuzzer-14-dev
-sqlite3 wget nodejs xxd
+sqlite3 wget nodejs xxd zstd gzip bc
 python3 python3-doc debian-handbook
 "
 

@@ -108,6 +108,18 @@ test_expect_success '--stats records counts by type' '
 	tm_cmp expect actual
 '
 
+test_expect_success 'a failed write to stdout is exit 1, not silence' '
+	tm_exit_is 1 tamis warc ls "$W/dolma/sample-0000.warc.gz" >/dev/full 2>err &&
+	grep "error writing standard output: No space left on device" err
+'
+
+test_expect_success '--progress reports on stderr, stdout unchanged' '
+	tamis warc ls "$W/dolma/sample-0000.warc.gz" >a &&
+	tamis warc ls --progress "$W/dolma/sample-0000.warc.gz" >b 2>err &&
+	tm_cmp a b &&
+	grep "^warc ls: done: 48 items, 214.0 KB" err
+'
+
 test_expect_success 'a missing file is exit 1 with its name' '
 	tm_exit_is 1 tamis warc ls nosuch.warc.gz 2>err &&
 	grep "nosuch.warc.gz: cannot open for reading: No such file" err
