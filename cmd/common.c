@@ -3,6 +3,7 @@
  */
 #include "tamis.h"
 #include "common.h"
+#include "conf.h"
 
 #include <unistd.h>
 
@@ -100,4 +101,21 @@ void tm_cmd_finish_stdout(void)
 {
 	if (fflush(stdout) || ferror(stdout) || fclose(stdout))
 		die("error writing standard output: %s", strerror(errno));
+}
+
+struct tm_ini *tm_cmd_config(const char *path, const struct tm_strlist *overrides)
+{
+	struct tm_err e = TM_ERR_INIT;
+	struct tm_ini *ini;
+
+	if (!path) {
+		path = getenv("TAMIS_CONFIG");
+		if (path && !*path)
+			path = NULL;
+	}
+	if (tm_conf_load(path, overrides->v, overrides->n, &ini, &e) < 0) {
+		warn_err(&e);
+		exit(e.code == TM_EIO ? TM_EXIT_FAIL : TM_EXIT_USAGE);
+	}
+	return ini;
 }

@@ -37,6 +37,22 @@ void usage_error(const char *synopsis, const struct tm_option *opts,
 void tm_cmd_options(const char *synopsis, const char *about,
 		    const struct tm_option *opts, int *argc, char **argv);
 
+struct tm_ini;
+
+/*
+ * The configuration of a tool: `path` (--config; NULL: $TAMIS_CONFIG, else
+ * none) with the -c overrides, checked against pipeline.conf's schema.
+ * Dies with exit 2 naming file and line on any configuration error.
+ */
+struct tm_ini *tm_cmd_config(const char *path, const struct tm_strlist *overrides);
+
+/* Options every tool shares: --config FILE and -c section.key=value. */
+#define TM_OPT_CONFIG(path, overrides) \
+	{ TM_OPT_STRING, 0, "config", (path), "FILE", \
+	  "read settings from this pipeline.conf (default $TAMIS_CONFIG)" }, \
+	{ TM_OPT_STRLIST, 'c', NULL, (overrides), "SECTION.KEY=VALUE", \
+	  "override one configuration key (repeatable)" }
+
 /* Flushes and checks stdout; dies (exit 1) if any write failed. */
 void tm_cmd_finish_stdout(void);
 

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "stats.h"
 #include "progress.h"
+#include "ini.h"
 
 #include <sys/stat.h>
 #include <time.h>
@@ -19,9 +20,12 @@ static const char ls_synopsis[] = "tamis warc ls [options] [FILE...]";
 static const char cat_synopsis[] = "tamis warc cat [options] FILE --offset N";
 
 static bool opt_progress, opt_bench, opt_verify, opt_json, opt_headers, opt_block, opt_payload;
-static uint64_t opt_max_record = 64u << 20, opt_offset = UINT64_MAX;
-static long opt_max_errors = -1;
-static const char *opt_stats;
+#define UNSET_SIZE UINT64_MAX
+#define UNSET_LONG LONG_MIN
+static uint64_t opt_max_record = UNSET_SIZE, opt_offset = UINT64_MAX;
+static long opt_max_errors = UNSET_LONG;
+static const char *opt_stats, *opt_config;
+static struct tm_strlist opt_overrides;
 static struct tm_stats *stats;
 static struct tm_progress *progress;
 
@@ -34,6 +38,7 @@ static const struct tm_option ls_opts[] = {
 	  "skip blocks larger than SIZE instead of reading them (default 64M)" },
 	{ TM_OPT_INT, 0, "max-errors", &opt_max_errors, "N",
 	  "stop with exit 3 after more than N damaged records (default: no limit)" },
+	TM_OPT_CONFIG(&opt_config, &opt_overrides),
 	{ TM_OPT_STRING, 0, "stats", &opt_stats, "FILE",
 	  "record counts (records by type, damage by kind) in this stats database" },
 	{ TM_OPT_FLAG, 0, "progress", &opt_progress, NULL,
@@ -54,6 +59,7 @@ static const struct tm_option cat_opts[] = {
 	  "check the record's digests; exit 1 on a mismatch" },
 	{ TM_OPT_SIZE, 0, "max-record", &opt_max_record, "SIZE",
 	  "refuse records larger than SIZE (default 64M)" },
+	TM_OPT_CONFIG(&opt_config, &opt_overrides),
 	TM_OPT_END_MARK,
 };
 
@@ -209,6 +215,42 @@ static void remember(struct pending *pd, const struct tm_warc_record *rec)
 	}
 }
 
+/*
+ * Settings: the command line wins, then the configuration file, then the
+ * built-in defaults.
+ */
+static uint64_t max_header = 1u << 20;
+
+static void apply_config(void)
+{
+	struct tm_ini *ini = tm_cmd_config(opt_config, &opt_overrides);
+	struct tm_err err = TM_ERR_INIT;
+	int64_t me;
+	bool prog = false;
+	uint64_t mr;
+	const char *st;
+
+	if (tm_ini_get_size(ini, "warc", NULL, "max_record", 64u << 20, &mr, &err) < 0 ||
+	    tm_ini_get_size(ini, "warc", NULL, "max_header", 1u << 20, &max_header, &err) < 0 ||
+	    tm_ini_get_int(ini, "global", NULL, "max_errors", -1, &me, &err) < 0 ||
+	    tm_ini_get_bool(ini, "global", NULL, "progress", false, &prog, &err) < 0)
+		die_err(&err);
+	if (opt_max_record == UNSET_SIZE)
+		opt_max_record = mr;
+	if (opt_max_errors == UNSET_LONG)
+		opt_max_errors = (long)me;
+	opt_progress = opt_progress || prog;
+	st = tm_ini_get(ini, "global", NULL, "stats");
+	if (!opt_stats)
+		opt_stats = getenv("TAMIS_STATS");
+	if (!opt_stats && st && (opt_config || getenv("TAMIS_CONFIG")))
+		opt_stats = st;
+	if (opt_stats && !*opt_stats)
+		opt_stats = NULL;
+	tm_ini_free(ini);
+	free(opt_overrides.v);
+}
+
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -258,6 +300,7 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 		return -1;
 	}
 	wo.max_record = (size_t)opt_max_record;
+	wo.max_header = (size_t)max_header;
 	tm_warc_reader_new(in, &wo, &wr);
 	for (;;) {
 		rc = tm_warc_next(wr, &rec, &err);
@@ -325,9 +368,8 @@ static int cmd_ls(int argc, char **argv)
 	int nfiles;
 
 	tm_cmd_options(ls_synopsis, ls_about, ls_opts, &argc, argv);
-	if (!opt_stats)
-		opt_stats = getenv("TAMIS_STATS");
-	if (opt_stats && *opt_stats) {
+	apply_config();
+	if (opt_stats) {
 		struct tm_err err = TM_ERR_INIT;
 
 		if (tm_stats_open(opt_stats, "warc-ls", argc, argv, &stats, &err) < 0)
@@ -403,10 +445,12 @@ static int cmd_cat(int argc, char **argv)
 	if ((int)opt_headers + (int)opt_block + (int)opt_payload > 1)
 		usage_error(cat_synopsis, cat_opts,
 			    "--headers, --block and --payload are exclusive");
+	apply_config();
 	if (tm_reader_open(argv[1], &in, &err) < 0 ||
 	    tm_reader_seek(in, opt_offset, &err) < 0)
 		die_err(&err);
 	wo.max_record = (size_t)opt_max_record;
+	wo.max_header = (size_t)max_header;
 	tm_warc_reader_new(in, &wo, &wr);
 	rc = tm_warc_next(wr, &rec, &err);
 	if (rc == 0)

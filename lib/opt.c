@@ -18,6 +18,13 @@ static int set_value(const struct tm_option *o, const char *name,
 	case TM_OPT_STRING:
 		*(const char **)o->target = arg;
 		return 0;
+	case TM_OPT_STRLIST: {
+		struct tm_strlist *l = o->target;
+
+		l->v = tm_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+		l->v[l->n++] = arg;
+		return 0;
+	}
 	case TM_OPT_INT: {
 		long v = strtol(arg, &end, 10);
 

@@ -26,6 +26,13 @@ enum tm_opt_type {
 	TM_OPT_SIZE,	/* uint64_t *, as a config size (ini.h: 64M, 1G, 4096) */
 	TM_OPT_DOUBLE,	/* double * */
 	TM_OPT_GROUP,	/* a heading in --help; no option */
+	TM_OPT_STRLIST,	/* struct tm_strlist *, every occurrence appended */
+};
+
+/* The target of TM_OPT_STRLIST: strings point into argv; free `v` only. */
+struct tm_strlist {
+	const char **v;
+	size_t n;
 };
 
 struct tm_option {

@@ -120,6 +120,29 @@ test_expect_success '--progress reports on stderr, stdout unchanged' '
 	grep "^warc ls: done: 48 items, 214.0 KB" err
 '
 
+test_expect_success 'pipeline.conf settings apply; the command line wins' '
+	printf "[warc]\nmax_record = 1K\n" >p.conf &&
+	tamis warc ls --config p.conf "$W/whirlwind/whirlwind.warc.gz" >a &&
+	test "$(cut -f7 a | tr "\n" " ")" = "486 0 - 201 " &&
+	tamis warc ls --config p.conf --max-record 1M "$W/whirlwind/whirlwind.warc.gz" >b &&
+	test "$(cut -f7 b | tr "\n" " ")" = "486 0 72848 201 " &&
+	TAMIS_CONFIG=p.conf tamis warc ls -c warc.max_record=64M "$W/whirlwind/whirlwind.warc.gz" >c &&
+	tm_cmp b c
+'
+
+test_expect_success 'a configuration error names file and line; exit 2' '
+	printf "[warc]\nmax_record = 1K\n\n[glob]\nx = 1\n" >bad.conf &&
+	tm_exit_is 2 tamis warc ls --config bad.conf "$W/warcio/example.warc" 2>err &&
+	grep "bad.conf: line 5: unknown section \[glob\]; did you mean \[global\]?" err &&
+	tm_exit_is 2 tamis warc ls -c warc.max_record=lots "$W/warcio/example.warc" 2>err &&
+	grep "max_record" err
+'
+
+test_expect_success 'the shipped pipeline.conf is accepted' '
+	tamis warc ls --config "$SRC/pipeline.conf" --stats "" "$W/warcio/example.warc" >out &&
+	test $(wc -l <out) = 6
+'
+
 test_expect_success 'a missing file is exit 1 with its name' '
 	tm_exit_is 1 tamis warc ls nosuch.warc.gz 2>err &&
 	grep "nosuch.warc.gz: cannot open for reading: No such file" err

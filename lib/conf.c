@@ -1,0 +1,48 @@
+/*
+ * conf.c: the schema of pipeline.conf and its loader.
+ */
+#include "tamis.h"
+#include "conf.h"
+
+const struct tm_ini_key tm_conf_schema[] = {
+	{ "global", "stats", TM_INI_STRING,
+	  "statistics database every stage writes; empty = none" },
+	{ "global", "max_errors", TM_INI_INT,
+	  "more bad input than this stops a tool with exit 3; -1 = no limit" },
+	{ "global", "threads", TM_INI_INT, "worker threads per tool; 0 = all cores" },
+	{ "global", "progress", TM_INI_BOOL,
+	  "progress on stderr even when it is not a terminal" },
+	{ "warc", "max_record", TM_INI_SIZE,
+	  "record blocks larger than this are skipped as a stream" },
+	{ "warc", "max_header", TM_INI_SIZE, "largest WARC record header accepted" },
+};
+
+const size_t tm_conf_schema_len = TM_ARRAY_SIZE(tm_conf_schema);
+
+int tm_conf_load(const char *path, const char *const *overrides, size_t n,
+		 struct tm_ini **out, struct tm_err *err)
+{
+	struct tm_ini *ini;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (path)
+		rc = tm_ini_parse_file(path, &ini, err);
+	else
+		rc = (ini = tm_ini_new("(no config)")) ? 0 : TM_ENOMEM;
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if ((rc = tm_ini_set_arg(ini, overrides[i], err)) < 0) {
+			tm_ini_free(ini);
+			return rc;
+		}
+	}
+	if ((rc = tm_ini_check(ini, tm_conf_schema, tm_conf_schema_len, err)) < 0) {
+		tm_ini_free(ini);
+		return rc;
+	}
+	*out = ini;
+	return 0;
+}

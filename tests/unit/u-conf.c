@@ -1,0 +1,63 @@
+/*
+ * u-conf.c: the shipped pipeline.conf agrees with the schema in conf.c,
+ * key for key, and loading reports unknown keys and bad values by line.
+ */
+#include "tamis.h"
+#include "conf.h"
+#include "tap.h"
+
+static void test_shipped(void)
+{
+	struct tm_buf path = TM_BUF_INIT;
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_ini *ini;
+	const struct tm_ini_entry *e;
+	const char *src = getenv("TAMIS_SRC");
+	size_t i, pos = 0, nentries = 0;
+	int rc;
+
+	tm_buf_addf(&path, "%s/pipeline.conf", src ? src : ".");
+	rc = tm_conf_load(path.buf, NULL, 0, &ini, &err);
+	if (!is_int(rc, 0, "pipeline.conf loads against the schema"))
+		tap_diag("%s: line %ld: %s", err.file, err.line, err.msg);
+	if (rc < 0)
+		return;
+	for (i = 0; i < tm_conf_schema_len; i++)
+		ok(tm_ini_get(ini, tm_conf_schema[i].section, NULL,
+			      tm_conf_schema[i].key) != NULL,
+		   "pipeline.conf documents [%s] %s", tm_conf_schema[i].section,
+		   tm_conf_schema[i].key);
+	while ((e = tm_ini_next(ini, &pos)))
+		nentries++;
+	is_int(nentries, tm_conf_schema_len, "and nothing else");
+	tm_ini_free(ini);
+	tm_buf_release(&path);
+}
+
+static void test_errors(void)
+{
+	static const char *const good[] = { "warc.max_record=1M", "global.threads=4" };
+	static const char *const typo[] = { "warc.max_recrod=1M" };
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_ini *ini;
+	uint64_t sz = 0;
+	int64_t n = 0;
+
+	is_int(tm_conf_load(NULL, good, 2, &ini, &err), 0, "overrides alone load");
+	tm_ini_get_size(ini, "warc", NULL, "max_record", 0, &sz, &err);
+	is_u64(sz, 1 << 20, "max_record override read back as 1 MiB");
+	tm_ini_get_int(ini, "global", NULL, "threads", 0, &n, &err);
+	is_int(n, 4, "threads override");
+	tm_ini_free(ini);
+	is_int(tm_conf_load(NULL, typo, 1, &ini, &err), TM_ECONFIG,
+	       "a misspelt override is an error");
+	ok(strstr(err.msg, "max_recrod") && strstr(err.msg, "did you mean 'max_record'"),
+	   "naming the key and the fix: %s", err.msg);
+}
+
+int main(void)
+{
+	test_shipped();
+	test_errors();
+	return tap_done();
+}
