@@ -133,6 +133,7 @@ int main(int argc, char **argv)
 	if (strchr(tool, '/') || !locate(tool, &path)) {
 		fprintf(stderr, "tamis: '%s' is not a tamis tool. See 'tamis --help'.\n",
 			tool);
+		tm_buf_release(&path);
 		return TM_EXIT_USAGE;
 	}
 	argv[1] = path.buf;

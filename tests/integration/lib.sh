@@ -33,7 +33,7 @@ test_expect_success() {
 	else
 		tm_failed=$((tm_failed + 1))
 		echo "not ok $tm_count - $1"
-		sed -e 's/^/#   /' "$tm_scratch/.out" | head -n 60
+		sed -e 's/^/#   /' "$tm_scratch/.out" | head -n 60 >&2
 	fi
 }
 
