@@ -55,6 +55,7 @@ struct tm_reader {
 	size_t nbnd, bndcap;
 	uint64_t member_rpos;	/* raw offset of the last member started */
 	bool dmg_in_member;	/* the last codec error was inside that member */
+	struct tm_err dmg;	/* that error, returned again until resync */
 };
 
 const char *tm_codec_name(enum tm_codec c)
@@ -547,6 +548,12 @@ int tm_reader_fill(struct tm_reader *r, size_t want, struct tm_err *err)
 		detect(r);
 	}
 	while (tm_reader_avail(r) < want) {
+		if (r->dmg.code) {
+			/* no more data past codec damage until tm_reader_resync() */
+			if (err)
+				*err = r->dmg;
+			return r->dmg.code;
+		}
 		win_reserve(r, TM_MAX(want - tm_reader_avail(r), (size_t)WIN_CHUNK / 4));
 		switch (r->codec) {
 		case TM_CODEC_GZIP:
@@ -559,8 +566,16 @@ int tm_reader_fill(struct tm_reader *r, size_t want, struct tm_err *err)
 			rc = plain_step(r, err);
 			break;
 		}
-		if (rc < 0)
+		if (rc < 0) {
+			if (rc != TM_EIO) {
+				if (err)
+					r->dmg = *err;
+				else
+					tm_err_set(&r->dmg, rc, r->name, raw_here(r), 0,
+						   "codec damage");
+			}
 			return rc;
+		}
 		if (rc > 0)
 			break; /* end of input */
 	}
@@ -574,6 +589,7 @@ int tm_reader_resync(struct tm_reader *r, uint64_t *skipped, struct tm_err *err)
 
 	r->wstart = r->wend; /* drop what is left of the damaged member */
 	r->in_member = false;
+	tm_err_clear(&r->dmg);
 	if (r->codec == TM_CODEC_PLAIN) {
 		if (skipped)
 			*skipped = 0;
