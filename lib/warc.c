@@ -606,7 +606,7 @@ int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 
 		rc = tm_reader_fill(in, look, &e2);
 		d = tm_reader_data(in);
-		n = tm_reader_avail(in);
+		n = TM_MIN(tm_reader_avail(in), look);
 		s = find_record_start(d, hl, n);
 		if (s || (rc >= 0 && n < look)) {
 			tm_err_set(&rec->damage, TM_ETRUNC, tm_reader_name(in), off, 0,
