@@ -53,6 +53,9 @@ struct tm_reader {
 
 	struct boundary *bnd;
 	size_t nbnd, bndcap;
+	uint64_t member_rpos;	/* raw offset of the last member started */
+	bool dmg_in_member;	/* the last codec error was inside that member */
+	struct tm_err dmg;	/* that error, returned again until resync */
 };
 
 const char *tm_codec_name(enum tm_codec c)
@@ -288,6 +291,7 @@ static void add_boundary(struct tm_reader *r)
 	r->bnd[r->nbnd].upos = r->upos_base + r->wend;
 	r->bnd[r->nbnd].rpos = r->raw_base + r->raw_pos;
 	r->nbnd++;
+	r->member_rpos = r->raw_base + r->raw_pos;
 }
 
 /* Reads more raw input; returns 0 (check input_end) or TM_EIO. */
@@ -410,6 +414,7 @@ static int gzip_step(struct tm_reader *r, struct tm_err *err)
 			}
 			if (r->raw_pos == r->raw_len)
 				return 1;
+			r->dmg_in_member = false;
 			return tm_err_set(err, TM_ECODEC, r->name, raw_here(r), 0,
 					  "expected a gzip member (1f 8b), got %02x",
 					  r->raw[r->raw_pos]);
@@ -427,9 +432,11 @@ static int gzip_step(struct tm_reader *r, struct tm_err *err)
 	if (r->raw_pos == r->raw_len) {
 		if ((rc = raw_refill(r, err)) < 0)
 			return rc;
-		if (r->raw_pos == r->raw_len)
+		if (r->raw_pos == r->raw_len) {
+			r->dmg_in_member = true;
 			return tm_err_set(err, TM_ETRUNC, r->name, raw_here(r), 0,
 					  "gzip member cut short at end of input");
+		}
 	}
 	s = r->isal;
 	s->next_in = r->raw + r->raw_pos;
@@ -443,6 +450,7 @@ static int gzip_step(struct tm_reader *r, struct tm_err *err)
 	r->wend += before_out - s->avail_out;
 	if (irc < 0 || irc == ISAL_NEED_DICT) {
 		r->in_member = false;
+		r->dmg_in_member = true;
 		return tm_err_set(err, TM_ECODEC, r->name, raw_here(r), 0,
 				  "corrupt gzip data: %s", isal_error(irc));
 	}
@@ -475,9 +483,11 @@ static int zstd_step(struct tm_reader *r, struct tm_err *err)
 	if (r->raw_pos == r->raw_len) {
 		if ((rc = raw_refill(r, err)) < 0)
 			return rc;
-		if (r->raw_pos == r->raw_len)
+		if (r->raw_pos == r->raw_len) {
+			r->dmg_in_member = true;
 			return tm_err_set(err, TM_ETRUNC, r->name, raw_here(r), 0,
 					  "zstd frame cut short at end of input");
+		}
 	}
 	in.src = r->raw;
 	in.size = r->raw_len;
@@ -490,6 +500,7 @@ static int zstd_step(struct tm_reader *r, struct tm_err *err)
 	r->wend = out.pos;
 	if (ZSTD_isError(zrc)) {
 		r->in_member = false;
+		r->dmg_in_member = true;
 		return tm_err_set(err, TM_ECODEC, r->name, raw_here(r), 0,
 				  "corrupt zstd data: %s", ZSTD_getErrorName(zrc));
 	}
@@ -547,6 +558,12 @@ int tm_reader_fill(struct tm_reader *r, size_t want, struct tm_err *err)
 		detect(r);
 	}
 	while (tm_reader_avail(r) < want) {
+		if (r->dmg.code) {
+			/* no more data past codec damage until tm_reader_resync() */
+			if (err)
+				*err = r->dmg;
+			return r->dmg.code;
+		}
 		win_reserve(r, TM_MAX(want - tm_reader_avail(r), (size_t)WIN_CHUNK / 4));
 		switch (r->codec) {
 		case TM_CODEC_GZIP:
@@ -559,8 +576,16 @@ int tm_reader_fill(struct tm_reader *r, size_t want, struct tm_err *err)
 			rc = plain_step(r, err);
 			break;
 		}
-		if (rc < 0)
+		if (rc < 0) {
+			if (rc != TM_EIO) {
+				if (err)
+					r->dmg = *err;
+				else
+					tm_err_set(&r->dmg, rc, r->name, raw_here(r), 0,
+						   "codec damage");
+			}
 			return rc;
+		}
 		if (rc > 0)
 			break; /* end of input */
 	}
@@ -574,14 +599,30 @@ int tm_reader_resync(struct tm_reader *r, uint64_t *skipped, struct tm_err *err)
 
 	r->wstart = r->wend; /* drop what is left of the damaged member */
 	r->in_member = false;
+	tm_err_clear(&r->dmg);
 	if (r->codec == TM_CODEC_PLAIN) {
 		if (skipped)
 			*skipped = 0;
 		return 0;
 	}
-	/* The damage is at or before raw_pos: skip at least one byte. */
-	if (r->raw_pos < r->raw_len)
+	/*
+	 * Damage inside a member: look for the next magic from just after
+	 * the member's start, not from where the decoder stopped: a corrupt
+	 * length trailer stops it exactly at the next member, and a corrupt
+	 * header (FEXTRA, FNAME) lets it read on over the members after it.
+	 * When that start has left the buffer, everything before raw_pos
+	 * belonged to the damaged member.  Damage outside a member (not a
+	 * member magic) is at raw_pos: skip that byte.
+	 */
+	if (r->dmg_in_member && r->member_rpos >= r->raw_base &&
+	    r->member_rpos <= raw_here(r) &&
+	    r->member_rpos < r->raw_base + r->raw_len) {
+		r->raw_pos = (size_t)(r->member_rpos - r->raw_base) + 1;
+		start = raw_here(r);
+	} else if (!r->dmg_in_member && r->raw_pos < r->raw_len) {
 		r->raw_pos++;
+	}
+	r->dmg_in_member = false;
 	for (;;) {
 		const unsigned char *p = r->raw + r->raw_pos;
 		size_t n = r->raw_len - r->raw_pos, i;

@@ -104,8 +104,28 @@ static bool is_version_at(const char *p, size_t n)
 }
 
 /*
+ * "WARC/" digits and dots, then a line end: a version line wherever it
+ * stands.  0 when it is not one, -1 when `n` bytes cannot tell.
+ */
+static int is_version_line(const char *p, size_t n)
+{
+	size_t i;
+
+	if (!is_version_at(p, n))
+		return n < 6 ? -1 : 0;
+	for (i = 5; i < n && i < 16 && (isdigit((unsigned char)p[i]) || p[i] == '.'); i++)
+		;
+	if (i == n)
+		return -1;
+	if (p[i] == '\n' || (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n'))
+		return 1;
+	return p[i] == '\r' && i + 1 == n ? -1 : 0;
+}
+
+/*
  * Scans forward for the next "WARC/<digit>" at the start of a line or of a
- * compressed member, consuming everything before it.  Codec damage on the
+ * compressed member, or a whole version line anywhere (garbage may end
+ * without a line break), consuming everything before it.  Codec damage on the
  * way is skipped (tm_reader_resync).  Returns 0 or TM_EIO.
  */
 static int resync_scan(struct tm_warc_reader *wr, bool line_start,
@@ -130,15 +150,28 @@ static int resync_scan(struct tm_warc_reader *wr, bool line_start,
 		n = tm_reader_avail(in);
 		ended = rc >= 0 && n < want;
 		for (i = 0; i < n; i = (size_t)(p - d) + 1) {
+			int vl;
+
 			p = memchr(d + i, 'W', n - i);
 			if (!p || p + 6 > d + n)
 				break;
-			if ((p == d ? line_start || tm_reader_at_member_start(in)
-				    : p[-1] == '\n') && is_version_at(p, 6)) {
+			if (!is_version_at(p, 6))
+				continue;
+			vl = is_version_line(p, (size_t)(d + n - p));
+			if (vl < 0 && !ended && rc >= 0)
+				break; /* decide once more is buffered */
+			if (vl <= 0 && (p == d ? !line_start : p[-1] != '\n')) {
+				/* not at a line start: maybe at a member start */
 				tm_reader_consume(in, (size_t)(p - d));
-				wr->st.skipped_bytes += tm_reader_raw_tell(in) - start;
-				return 0;
+				d = p = tm_reader_data(in);
+				n = tm_reader_avail(in);
+				line_start = false;
+				if (!tm_reader_at_member_start(in))
+					continue;
 			}
+			tm_reader_consume(in, (size_t)(p - d));
+			wr->st.skipped_bytes += tm_reader_raw_tell(in) - start;
+			return 0;
 		}
 		if (rc < 0) {
 			/* codec damage: drop the member, go on at the next one */
@@ -155,10 +188,10 @@ static int resync_scan(struct tm_warc_reader *wr, bool line_start,
 			wr->st.skipped_bytes += tm_reader_raw_end(in) - start;
 			return 0;
 		}
-		/* keep the last 5 bytes: they may begin a "WARC/" */
-		if (n > 5) {
-			line_start = d[n - 6] == '\n';
-			tm_reader_consume(in, n - 5);
+		/* keep the last 18 bytes: they may begin a version line */
+		if (n > 18) {
+			line_start = d[n - 19] == '\n';
+			tm_reader_consume(in, n - 18);
 		}
 	}
 }
@@ -408,6 +441,28 @@ static int damaged_record(struct tm_warc_reader *wr, struct tm_warc_record *rec,
 	return 1;
 }
 
+/*
+ * True when `len` decompressed bytes cannot follow the window start in what
+ * is left of an input of known size (deflate expands at most 1032:1; zstd
+ * has no useful bound).
+ */
+static bool claim_impossible(const struct tm_reader *in, uint64_t len)
+{
+	uint64_t size = tm_reader_raw_size(in), at = tm_reader_raw_tell(in), left;
+
+	if (!size || at > size)
+		return false;
+	left = size - at;
+	switch (tm_reader_codec(in)) {
+	case TM_CODEC_PLAIN:
+		return len > left;
+	case TM_CODEC_GZIP:
+		return len / 1032 > left;
+	default:
+		return false;
+	}
+}
+
 /* Streams over an oversize block; returns 0, damage code, or TM_EIO. */
 static int skip_block(struct tm_warc_reader *wr, uint64_t len, struct tm_err *err)
 {
@@ -540,6 +595,27 @@ int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 	rec->block = NULL;
 	rec->block_len = 0;
 	rec->block_skipped = false;
+	if (rec->content_length > wr->opts.max_record &&
+	    claim_impossible(in, rec->content_length)) {
+		/*
+		 * More than the rest of the input could hold: a lying length,
+		 * not a big record.  Look for the real end within max_record
+		 * rather than streaming over every record after it.
+		 */
+		size_t s, look = hl + wr->opts.max_record;
+
+		rc = tm_reader_fill(in, look, &e2);
+		d = tm_reader_data(in);
+		n = TM_MIN(tm_reader_avail(in), look);
+		s = find_record_start(d, hl, n);
+		if (s || (rc >= 0 && n < look)) {
+			tm_err_set(&rec->damage, TM_ETRUNC, tm_reader_name(in), off, 0,
+				   "Content-Length %" PRIu64 " exceeds the input; the "
+				   "record ends after %zu bytes", rec->content_length,
+				   (s ? s : n) - hl);
+			return damaged_record(wr, rec, d, hl, s ? s : n, recp);
+		}
+	}
 	if (rec->content_length > wr->opts.max_record) {
 		tm_reader_consume(in, hl);
 		rc = skip_block(wr, rec->content_length, &e2);
@@ -580,10 +656,16 @@ int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 	if (!record_end_ok(in, want)) {
 		size_t s;
 
-		if (rc < 0 && n < want + 16)
-			goto codec_damage;
-		s = find_record_start(d, hl, want);
-		if (s) {
+		/*
+		 * Codec damage right after a complete block belongs to what
+		 * follows: return this record, the next call reports it.
+		 */
+		/*
+		 * A record start that begins inside the claimed block (the
+		 * "\nWARC/1" may reach a few bytes past its end).
+		 */
+		s = find_record_start(d, hl, TM_MIN(n, want + 7));
+		if (s && s <= want) {
 			tm_err_set(&rec->damage, TM_EFORMAT, tm_reader_name(in),
 				   off, 0, "Content-Length %" PRIu64
 				   " runs past the end of the record (%zu bytes)",
