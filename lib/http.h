@@ -6,7 +6,7 @@
  *
  * Tolerant by design, as crawled data demands: LF-only line ends, folded
  * header lines, a missing reason phrase, "HTTP/1.1 200" and a body that
- * claims to be chunked but is not (passed through, flagged) are accepted.
+ * claims to be chunked but is not (passed through as stored) are accepted.
  * CommonCrawl stores bodies already decoded and renames the headers
  * (X-Crawler-Content-Encoding, X-Crawler-Transfer-Encoding): those are not
  * acted on.
