@@ -159,3 +159,17 @@ void tm_buf_consume(struct tm_buf *sb, size_t n)
 	memmove(sb->buf, sb->buf + n, sb->len - n);
 	tm_buf_setlen(sb, sb->len - n);
 }
+
+size_t tm_header_end(const char *d, size_t n)
+{
+	const char *p = d;
+
+	while ((p = memchr(p, '\n', (size_t)(d + n - p)))) {
+		p++;
+		if (p < d + n && *p == '\n')
+			return (size_t)(p - d) + 1;
+		if (p + 1 < d + n && p[0] == '\r' && p[1] == '\n')
+			return (size_t)(p - d) + 2;
+	}
+	return 0;
+}

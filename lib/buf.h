@@ -59,6 +59,13 @@ void tm_buf_vaddf(struct tm_buf *sb, const char *fmt, va_list ap)
 /* Removes `n` bytes from the front. */
 void tm_buf_consume(struct tm_buf *sb, size_t n);
 
+/*
+ * The end of a header block in p[0..n): the offset just past the first
+ * empty line ("\r\n\r\n" or "\n\n", also mixed), or 0 if there is none.
+ * WARC and HTTP headers both end this way.
+ */
+size_t tm_header_end(const char *p, size_t n);
+
 /* Aborts the process after printing a message: for allocation failure only. */
 void tm_die_oom(size_t size) __attribute__((noreturn));
 void *tm_xmalloc(size_t size);

@@ -21,16 +21,7 @@ void tm_http_release(struct tm_http *h)
 
 size_t tm_http_header_end(const char *d, size_t n)
 {
-	const char *p = d;
-
-	while ((p = memchr(p, '\n', (size_t)(d + n - p)))) {
-		p++;
-		if (p < d + n && *p == '\n')
-			return (size_t)(p - d) + 1;
-		if (p + 1 < d + n && p[0] == '\r' && p[1] == '\n')
-			return (size_t)(p - d) + 2;
-	}
-	return 0;
+	return tm_header_end(d, n);
 }
 
 static void push_off(struct tm_http *h, size_t off)

@@ -376,6 +376,23 @@ static uint64_t raw_here(const struct tm_reader *r)
 	return r->raw_base + r->raw_pos;
 }
 
+/* Inside a member: more raw input, or TM_ETRUNC if the input ended. */
+static int member_input(struct tm_reader *r, const char *what, struct tm_err *err)
+{
+	int rc;
+
+	if (r->raw_pos < r->raw_len)
+		return 0;
+	if ((rc = raw_refill(r, err)) < 0)
+		return rc;
+	if (r->raw_pos == r->raw_len) {
+		r->dmg_in_member = true;
+		return tm_err_set(err, TM_ETRUNC, r->name, raw_here(r), 0,
+				  "%s cut short at end of input", what);
+	}
+	return 0;
+}
+
 static const char *isal_error(int rc)
 {
 	switch (rc) {
@@ -429,15 +446,8 @@ static int gzip_step(struct tm_reader *r, struct tm_err *err)
 		add_boundary(r);
 		r->in_member = true;
 	}
-	if (r->raw_pos == r->raw_len) {
-		if ((rc = raw_refill(r, err)) < 0)
-			return rc;
-		if (r->raw_pos == r->raw_len) {
-			r->dmg_in_member = true;
-			return tm_err_set(err, TM_ETRUNC, r->name, raw_here(r), 0,
-					  "gzip member cut short at end of input");
-		}
-	}
+	if ((rc = member_input(r, "gzip member", err)) < 0)
+		return rc;
 	s = r->isal;
 	s->next_in = r->raw + r->raw_pos;
 	s->avail_in = (uint32_t)TM_MIN(r->raw_len - r->raw_pos, (size_t)UINT32_MAX);
@@ -480,15 +490,8 @@ static int zstd_step(struct tm_reader *r, struct tm_err *err)
 		add_boundary(r);
 		r->in_member = true;
 	}
-	if (r->raw_pos == r->raw_len) {
-		if ((rc = raw_refill(r, err)) < 0)
-			return rc;
-		if (r->raw_pos == r->raw_len) {
-			r->dmg_in_member = true;
-			return tm_err_set(err, TM_ETRUNC, r->name, raw_here(r), 0,
-					  "zstd frame cut short at end of input");
-		}
-	}
+	if ((rc = member_input(r, "zstd frame", err)) < 0)
+		return rc;
 	in.src = r->raw;
 	in.size = r->raw_len;
 	in.pos = r->raw_pos;

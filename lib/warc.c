@@ -219,21 +219,6 @@ static int skip_newlines(struct tm_reader *in, struct tm_err *err)
 	}
 }
 
-/* Finds the blank line ending the header at d[0..n); returns its end or 0. */
-static size_t header_end(const char *d, size_t n)
-{
-	const char *p = d;
-
-	while ((p = memchr(p, '\n', (size_t)(d + n - p)))) {
-		p++;
-		if (p < d + n && *p == '\n')
-			return (size_t)(p - d) + 1;
-		if (p + 1 < d + n && p[0] == '\r' && p[1] == '\n')
-			return (size_t)(p - d) + 2;
-	}
-	return 0;
-}
-
 static void add_field(struct tm_warc_reader *wr, size_t nf, size_t name_off,
 		      size_t val_off)
 {
@@ -486,6 +471,25 @@ static int skip_block(struct tm_warc_reader *wr, uint64_t len, struct tm_err *er
 	return 0;
 }
 
+/*
+ * Codec damage (already in *err): count it, drop the damaged member, and
+ * go on at the next record.  Returns err->code, or TM_EIO.
+ */
+static int codec_recover(struct tm_warc_reader *wr, struct tm_err *err)
+{
+	struct tm_err e2 = TM_ERR_INIT;
+	int rc;
+
+	wr->st.damaged++;
+	tm_reader_consume(wr->in, tm_reader_avail(wr->in));
+	if ((rc = tm_reader_resync(wr->in, NULL, &e2)) < 0 ||
+	    (rc = resync_scan(wr, true, &e2)) < 0) {
+		*err = e2;
+		return rc;
+	}
+	return err->code;
+}
+
 int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 		 struct tm_err *err)
 {
@@ -518,17 +522,7 @@ int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 			return rc;
 		}
 		*err = e2;
-		wr->st.damaged++;
-		tm_reader_consume(in, tm_reader_avail(in));
-		if ((rc = tm_reader_resync(in, NULL, &e2)) < 0) {
-			*err = e2;
-			return rc;
-		}
-		if ((rc = resync_scan(wr, true, &e2)) < 0) {
-			*err = e2;
-			return rc;
-		}
-		return err->code;
+		return codec_recover(wr, err);
 	}
 	rc = tm_reader_fill(in, 6, &e2);
 	n = tm_reader_avail(in);
@@ -566,7 +560,7 @@ int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 	for (;;) {
 		d = tm_reader_data(in);
 		n = tm_reader_avail(in);
-		if ((hl = header_end(d, n)))
+		if ((hl = tm_header_end(d, n)))
 			break;
 		if (n >= wr->opts.max_header) {
 			tm_err_set(err, TM_ETOOBIG, NULL, 0, 0,
@@ -686,17 +680,7 @@ int tm_warc_next(struct tm_warc_reader *wr, struct tm_warc_record **recp,
 codec_damage:
 	*err = e2;
 	err->offset = off;
-	wr->st.damaged++;
-	tm_reader_consume(in, tm_reader_avail(in));
-	if ((rc = tm_reader_resync(in, NULL, &e2)) < 0) {
-		*err = e2;
-		return rc;
-	}
-	if ((rc = resync_scan(wr, true, &e2)) < 0) {
-		*err = e2;
-		return rc;
-	}
-	return err->code;
+	return codec_recover(wr, err);
 }
 
 /* Digests */

@@ -126,3 +126,23 @@ const char *tap_data_dir(void)
 
 	return d && *d ? d : "../shared/data";
 }
+
+static uint64_t rng_state = 88172645463325252ULL;
+
+void tap_srand(uint64_t seed)
+{
+	rng_state = seed * 2654435761u + 1;
+	if (!rng_state)
+		rng_state = 88172645463325252ULL;
+}
+
+uint64_t tap_rand(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}

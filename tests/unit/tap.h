@@ -27,6 +27,9 @@ void tap_skip(const char *why);
 int tap_done(void);
 /* Parses --seed N from argv (or picks one from the clock) and prints it. */
 unsigned long tap_seed(int argc, char **argv);
+/* A seeded xorshift64* generator for randomised tests (seed with tap_seed()). */
+void tap_srand(uint64_t seed);
+uint64_t tap_rand(void);
 /* The directory holding ../shared/data (env TAMIS_DATA, else "../shared/data"). */
 const char *tap_data_dir(void);
 

@@ -17,18 +17,8 @@
 #include <zstd.h>
 
 static char tmpdir[64];
-static uint64_t rng_state;
 
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
+#define rnd() tap_rand()
 
 static char *path_in(const char *name)
 {
@@ -720,7 +710,7 @@ static void cleanup(void)
 
 int main(int argc, char **argv)
 {
-	rng_state = tap_seed(argc, argv) * 2654435761u + 1;
+	tap_srand(tap_seed(argc, argv));
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/u-stream-XXXXXX");
 	if (!mkdtemp(tmpdir))
 		BUG("mkdtemp");

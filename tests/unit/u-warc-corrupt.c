@@ -18,18 +18,8 @@
 #define NREC 200
 #define MAX_RECORD (1u << 20)
 
-static uint64_t rng_state;
 
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
+#define rnd() tap_rand()
 
 struct orig {
 	char id[64];
@@ -313,7 +303,7 @@ int main(int argc, char **argv)
 	struct tm_buf file = TM_BUF_INIT;
 	struct got g;
 
-	rng_state = tap_seed(argc, argv) * 2654435761u + 1;
+	tap_srand(tap_seed(argc, argv));
 	if (!mkdtemp(dir))
 		BUG("mkdtemp");
 	make_records();

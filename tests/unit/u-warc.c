@@ -15,18 +15,8 @@
 #include <openssl/evp.h>
 
 static char tmpdir[64];
-static uint64_t rng_state;
 
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
+#define rnd() tap_rand()
 
 static char *data_path(const char *rel)
 {
@@ -442,7 +432,7 @@ static void roundtrip(const char *name)
 
 int main(int argc, char **argv)
 {
-	rng_state = tap_seed(argc, argv) * 2654435761u + 1;
+	tap_srand(tap_seed(argc, argv));
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/u-warc-XXXXXX");
 	if (!mkdtemp(tmpdir))
 		BUG("mkdtemp");
