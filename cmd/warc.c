@@ -417,6 +417,7 @@ static int cmd_ls(int argc, char **argv)
 		struct tm_stats_totals t = { 0 };
 
 		t.docs_in = t.docs_out = records;
+		t.bytes_in = done_bytes;
 		tm_stats_totals_add(stats, &t);
 		if (tm_stats_close(stats, status, &err) < 0)
 			die_err(&err);

@@ -82,6 +82,24 @@ test_expect_success 'stdin, and the same listing whatever the compression' '
 	tm_cmp a b && tm_cmp a c && test $(wc -l <a) = 48
 '
 
+test_expect_success 'short reads from a pipe: same listing as from the file' '
+	tamis warc ls "$W/resiliparse/warcfile.warc.gz" >a &&
+	dd if="$W/resiliparse/warcfile.warc.gz" bs=997 status=none |
+		tamis warc ls - >b &&
+	gzip -dc "$W/resiliparse/warcfile.warc.gz" | dd bs=13 status=none |
+		tamis warc ls >c &&
+	tm_cmp a b &&
+	cut -f3,4 a >a34 && cut -f3,4 c >c34 && tm_cmp a34 c34
+'
+
+test_expect_success 'a 2 GB Content-Length claim costs only that record (bounded memory)' '
+	gzip -dc "$W/warcio/example.warc.gz" >ok.warc &&
+	sed "0,/^Content-Length: 975/s//Content-Length: 2147483648/" ok.warc >lie.warc &&
+	( ulimit -v 400000 && tamis warc ls lie.warc >out 2>err ) &&
+	test $(wc -l <out) = 6 &&
+	grep "lie.warc: offset 1197: Content-Length 2147483648 exceeds the input" err
+'
+
 test_expect_success '--verify: every digest in whirlwind and dolma checks' '
 	tamis warc ls --verify "$W/whirlwind/whirlwind.warc.gz" \
 		"$W/dolma/sample-0000.warc.gz" "$W/dolma/sample-0001.warc.gz" >out &&
