@@ -169,12 +169,14 @@ struct tm_html_ctx {
 	size_t nunits, unitcap;
 	xmlNodePtr *cands;		/* scored candidates */
 	size_t ncands, candcap;
-	struct tm_buf cls;		/* scratch: lowercase class + id */
+	struct tm_buf cls;		/* scratch: lowercase class + id words */
+	struct tm_buf scratch;		/* text of a retry */
 	/* writer state */
 	struct tm_buf *out;
 	int pending;			/* 0 none, 1 newline, 2 blank line */
 	bool space;			/* a space is owed before the next word */
 	size_t too_deep;
+	int strictness;			/* 0 all rules; 1 no unlikely removal; 2 no class weights */
 };
 
 void tm_html_result_release(struct tm_html_result *r)
@@ -208,6 +210,7 @@ void tm_html_ctx_free(struct tm_html_ctx *c)
 	free(c->units);
 	free(c->cands);
 	tm_buf_release(&c->cls);
+	tm_buf_release(&c->scratch);
 	free(c);
 }
 
@@ -227,11 +230,22 @@ static const char *attr(xmlNodePtr n, const char *name)
 	return NULL;
 }
 
-static bool has_any(const char *s, const char *const *words, size_t n)
+/* Is one of `words` among the NUL-separated tokens of `toks`? */
+static bool has_any(const char *toks, const char *const *words, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strstr(s, words[i]))
-			return true;
+	const char *t;
+
+	for (t = toks; *t; t += strlen(t) + 1) {
+		size_t tl = strlen(t);
+
+		for (size_t i = 0; i < n; i++) {
+			size_t wl = strlen(words[i]);
+
+			if (tl == wl ? !memcmp(t, words[i], wl) :
+			    tl == wl + 1 && t[wl] == 's' && !memcmp(t, words[i], wl))
+				return true;
+		}
+	}
 	return false;
 }
 
@@ -240,48 +254,96 @@ static bool has_any(const char *s, const char *const *words, size_t n)
  * results of readability.js, 0.947 F1, vouch for), plus cookie/consent
  * banners and share widgets that became common later.
  */
+/*
+ * Class/id vocabulary, after Mozilla's Readability (whose benchmark
+ * results, 0.947 F1 for readability.js, vouch for it), matched against
+ * the words of class and id values (split at non-letters and camelCase
+ * humps, so "relatedArticles" and "related-articles" both hold "related",
+ * while "pagebuilder-pagerow" does not hold "pager"), singular or plural.
+ * Added: cookie/consent banners and share widgets that became common
+ * after Readability's list was made.
+ */
 static const char *const unlikely_words[] = {
-	"-ad-", "ad-break", "agegate", "banner", "breadcrumb", "combx",
-	"comment", "community", "consent", "cookie", "cover-wrap", "disqus",
-	"extra", "footer", "gdpr", "header", "legends", "menu", "newsletter",
-	"outbrain", "pager", "pagination", "popup", "promo", "related", "remark",
-	"replies", "rss", "share", "sharing", "shoutbox", "sidebar", "signup",
-	"skyscraper", "social", "sponsor", "subscribe", "supplemental",
-	"taboola", "toolbar", "yom-remote",
+	"ad", "adbreak", "advert", "advertisement", "agegate", "banner",
+	"breadcrumb", "breadcrumbs", "combx", "comment", "community",
+	"consent", "cookie", "disqus", "extra", "footer", "gdpr", "header",
+	"legends", "menu", "newsletter", "outbrain", "pager", "pagination",
+	"popup", "promo", "related", "remark", "replies", "rss", "share",
+	"sharing", "shoutbox", "sidebar", "signup", "skyscraper", "social",
+	"sponsor", "sponsored", "subscribe", "subscription", "supplemental",
+	"taboola", "toolbar", "nav", "navbar", "navigation", "masthead",
 };
 static const char *const maybe_words[] = {
 	"and", "article", "body", "column", "content", "main", "shadow",
+	"story", "post", "entry", "text",
 };
 static const char *const negative_words[] = {
-	"-ad-", "banner", "combx", "comment", "com-", "contact", "cookie",
-	"foot", "footer", "footnote", "gdpr", "hidden", "masthead", "media",
-	"meta", "outbrain", "promo", "related", "scroll", "share", "shoutbox",
-	"sidebar", "skyscraper", "sponsor", "shopping", "tags", "tool", "widget",
+	"ad", "banner", "combx", "comment", "contact", "cookie", "foot",
+	"footer", "footnote", "gdpr", "hidden", "masthead", "media", "meta",
+	"outbrain", "promo", "related", "scroll", "share", "shoutbox",
+	"sidebar", "skyscraper", "sponsor", "shopping", "tags", "tag", "tool",
+	"tools", "widget", "byline", "author", "caption", "credit",
 };
 static const char *const positive_words[] = {
-	"article", "body", "content", "entry", "hentry", "h-entry", "main",
-	"page", "pagination", "post", "text", "blog", "story",
+	"article", "body", "content", "entry", "hentry", "main", "page",
+	"pagination", "post", "text", "blog", "story", "articlebody",
+	"storybody", "postbody", "entrycontent", "prose",
 };
 static const char *const drop_roles[] = {
 	"navigation", "banner", "contentinfo", "complementary", "dialog",
 	"search", "menu", "menubar", "alertdialog",
 };
 
-/* Lowercase "class id" of n into c->cls; returns it ("" if none). */
+/* Elements a class name never removes: the page itself and its content. */
+static bool never_unlikely(xmlNodePtr n)
+{
+	static const char *const keep[] = { "html", "body", "article", "main", "a" };
+
+	for (size_t i = 0; i < TM_ARRAY_SIZE(keep); i++)
+		if (!strcmp((const char *)n->name, keep[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The words of n's class and id values into c->cls, NUL-separated and
+ * lowercase, with an empty string at the end: "relatedArticles side-bar"
+ * gives "related", "articles", "side", "bar".  Returns c->cls.buf.
+ */
 static const char *class_id(struct tm_html_ctx *c, xmlNodePtr n)
 {
-	const char *cl = attr(n, "class"), *id = attr(n, "id");
+	const char *vals[2] = { attr(n, "class"), attr(n, "id") };
 
 	tm_buf_reset(&c->cls);
-	if (cl)
-		tm_buf_addstr(&c->cls, cl);
-	if (id) {
-		tm_buf_addch(&c->cls, ' ');
-		tm_buf_addstr(&c->cls, id);
+	for (int k = 0; k < 2; k++) {
+		const unsigned char *p = (const unsigned char *)vals[k];
+
+		for (; p && *p; p++) {
+			bool alnum = isalnum(*p);
+			bool hump = isupper(*p) && p > (const unsigned char *)vals[k] &&
+				    islower(p[-1]);
+
+			if (!alnum || hump) {
+				if (c->cls.len && c->cls.buf[c->cls.len - 1])
+					tm_buf_addch(&c->cls, '\0');
+				if (!alnum)
+					continue;
+			}
+			tm_buf_addch(&c->cls, (char)tolower(*p));
+		}
+		if (c->cls.len && c->cls.buf[c->cls.len - 1])
+			tm_buf_addch(&c->cls, '\0');
 	}
-	for (size_t i = 0; i < c->cls.len; i++)
-		c->cls.buf[i] = (char)tolower((unsigned char)c->cls.buf[i]);
+	tm_buf_addch(&c->cls, '\0');
 	return c->cls.buf;
+}
+
+/* Does the raw class attribute mention s (for "MathJax", "katex-html")? */
+static bool class_has(xmlNodePtr n, const char *s)
+{
+	const char *cl = attr(n, "class");
+
+	return cl && strcasestr(cl, s);
 }
 
 static bool is_hidden(xmlNodePtr n)
@@ -404,18 +466,18 @@ static void measure(struct tm_html_ctx *c, xmlNodePtr n, int depth, bool in_link
 					ni->dropped = true;
 		ci = class_id(c, n);
 		if (*ci) {
-			if (strstr(ci, "mathjax") || strstr(ci, "katex-html") ||
-			    strstr(ci, "mjx-"))
+			if (class_has(n, "mathjax") || class_has(n, "katex-html") ||
+			    class_has(n, "mjx-"))
 				ni->dropped = true; /* rendered math; the source is kept */
-			if (!(ni->kind & K_MATH) && strcmp((const char *)n->name, "body") &&
-			    strcmp((const char *)n->name, "article") &&
-			    strcmp((const char *)n->name, "a") &&
+			if (c->strictness < 1 && !(ni->kind & K_MATH) && !never_unlikely(n) &&
 			    has_any(ci, unlikely_words, TM_ARRAY_SIZE(unlikely_words)) &&
 			    !has_any(ci, maybe_words, TM_ARRAY_SIZE(maybe_words)))
 				ni->dropped = true;
-			if (has_any(ci, negative_words, TM_ARRAY_SIZE(negative_words)))
+			if (c->strictness < 2 &&
+			    has_any(ci, negative_words, TM_ARRAY_SIZE(negative_words)))
 				ni->weight -= 25;
-			if (has_any(ci, positive_words, TM_ARRAY_SIZE(positive_words)))
+			if (c->strictness < 2 &&
+			    has_any(ci, positive_words, TM_ARRAY_SIZE(positive_words)))
 				ni->weight += 25;
 		}
 		if (attr(n, "itemprop") && strstr(attr(n, "itemprop"), "articleBody"))
@@ -839,6 +901,43 @@ static void write_math(struct tm_html_ctx *c, xmlNodePtr n)
 	}
 }
 
+/* Measures, scores and writes the text of body into out under c->strictness. */
+static void run_rules(struct tm_html_ctx *c, xmlNodePtr root, xmlNodePtr body,
+		      struct tm_buf *out)
+{
+	xmlNodePtr best;
+
+	c->ninfo = c->nunits = c->ncands = 0;
+	c->too_deep = 0;
+	measure(c, root, 0, false);
+	c->out = out;
+	c->pending = 0;
+	c->space = false;
+	best = c->opts.whole_page ? NULL : score(c);
+	if (!best || NI(best)->text < 100) {
+		/* nothing article-like: all text outside boilerplate */
+		write_node(c, body, false, false);
+	} else if (best->parent && NI(best->parent) && best != body) {
+		xmlNodePtr s;
+
+		select_content(c, best);
+		for (s = best->parent->children; s; s = s->next) {
+			struct ninfo *si;
+
+			if (s->type != XML_ELEMENT_NODE || !(si = NI(s)) || !si->selected)
+				continue;
+			out_break(c, 2);
+			if (si->kind & K_MATH)
+				write_math(c, s);
+			else
+				write_node(c, s, (si->kind & K_PRE) != 0, true);
+			out_break(c, 2);
+		}
+	} else {
+		write_node(c, best, false, true);
+	}
+}
+
 static void find_meta(xmlNodePtr n, struct tm_html_result *res, int depth)
 {
 	for (; n && depth < 8; n = n->next) {
@@ -871,7 +970,7 @@ int tm_html_extract(struct tm_html_ctx *c, const char *html, size_t len,
 		    const char *url, struct tm_html_result *res, struct tm_err *err)
 {
 	htmlDocPtr doc;
-	xmlNodePtr root, body = NULL, best, ch;
+	xmlNodePtr root, body = NULL, ch;
 	const char *lang;
 	size_t nodes;
 
@@ -914,46 +1013,33 @@ int tm_html_extract(struct tm_html_ctx *c, const char *html, size_t len,
 		free(c->info);
 		c->info = tm_xmalloc(c->infocap * sizeof(*c->info));
 	}
-	c->ninfo = c->nunits = c->ncands = 0;
-	c->too_deep = 0;
-	measure(c, root, 0, false);
-	res->nodes = c->ninfo;
-
 	for (ch = root->children; ch; ch = ch->next)
 		if (ch->type == XML_ELEMENT_NODE && !strcmp((const char *)ch->name, "body"))
 			body = ch;
 	if (!body)
 		body = root;
 
-	c->out = &res->text;
-	c->pending = 0;
-	c->space = false;
-	best = c->opts.whole_page ? NULL : score(c);
-	if (!best || NI(best)->text < 100) {
-		/* nothing article-like: all text outside boilerplate */
-		write_node(c, body, false, false);
-	} else {
-		xmlNodePtr s;
+	/*
+	 * Readability's retry: when the rules leave less than 500 bytes, a
+	 * class name probably removed a wrapper of the whole article; try
+	 * again without class-based removal, then without class weights, and
+	 * keep the longest text.
+	 */
+	for (c->strictness = 0; c->strictness < 3; c->strictness++) {
+		struct tm_buf *dst = c->strictness ? &c->scratch : &res->text;
 
-		select_content(c, best);
-		if (best->parent && NI(best->parent) && best != body) {
-			for (s = best->parent->children; s; s = s->next) {
-				struct ninfo *si;
+		tm_buf_reset(dst);
+		run_rules(c, root, body, dst);
+		if (c->strictness && dst->len > res->text.len) {
+			struct tm_buf t = res->text;
 
-				if (s->type != XML_ELEMENT_NODE || !(si = NI(s)) ||
-				    !si->selected)
-					continue;
-				out_break(c, 2);
-				if (si->kind & K_MATH)
-					write_math(c, s);
-				else
-					write_node(c, s, (si->kind & K_PRE) != 0, true);
-				out_break(c, 2);
-			}
-		} else {
-			write_node(c, best, false, true);
+			res->text = *dst;
+			*dst = t;
 		}
+		if (res->text.len >= 500 || c->opts.whole_page)
+			break;
 	}
+	res->nodes = c->ninfo;
 	/* clear _private pointers: the document is freed right away anyway */
 	res->too_deep = c->too_deep;
 	xmlFreeDoc(doc);
