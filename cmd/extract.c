@@ -25,7 +25,8 @@ static const char about[] =
 	"in input order whatever -j.  Every record is counted in --stats: by type,\n"
 	"and each skipped one under its reason.\n";
 
-static bool opt_html, opt_keep_trunc, opt_whole, opt_progress;
+static bool opt_html, opt_keep_trunc, opt_whole, opt_progress, opt_stats_docs;
+static int opt_verbose;
 static const char *opt_out, *opt_stats, *opt_status, *opt_source, *opt_config;
 static uint64_t opt_max_html = UINT64_MAX, opt_max_record = UINT64_MAX;
 static long opt_jobs = -1, opt_max_errors = LONG_MIN;
@@ -52,6 +53,10 @@ static const struct tm_option opts[] = {
 	{ TM_OPT_INT, 0, "max-errors", &opt_max_errors, "N",
 	  "stop with exit 3 after more than N damaged records (default: no limit)" },
 	{ TM_OPT_STRING, 0, "stats", &opt_stats, "FILE", "record the run in this stats database" },
+	{ TM_OPT_FLAG, 0, "stats-docs", &opt_stats_docs, NULL,
+	  "also record every record's decision (id, kept or reason, url) in --stats" },
+	{ TM_OPT_COUNT, 'v', "verbose", &opt_verbose, NULL,
+	  "report every skipped record on stderr: file, offset, reason, detail" },
 	{ TM_OPT_FLAG, 0, "progress", &opt_progress, NULL,
 	  "show progress on stderr even when it is not a terminal" },
 	TM_OPT_CONFIG(&opt_config, &opt_overrides),
@@ -131,7 +136,18 @@ static int done(void *arg, void *p)
 		r->skipped[it->out.skip]++;
 		tm_stats_remove(r->stats, tm_extract_skip_name(it->out.skip), 1,
 				it->in.block_len);
+		if (opt_verbose)
+			fprintf(stderr, "%s: %s: offset %" PRIu64 ": skipped (%s): %s\n",
+				tm_prog, it->in.filename ? it->in.filename : "-",
+				it->in.offset, tm_extract_skip_name(it->out.skip),
+				it->out.detail);
 	}
+	if (opt_stats_docs)
+		tm_stats_doc(r->stats, it->in.record_id ? it->in.record_id : it->in.id,
+			     it->out.skip == TM_X_KEEP,
+			     it->out.skip == TM_X_KEEP ? NULL :
+			     tm_extract_skip_name(it->out.skip),
+			     (double)it->out.text_len, it->in.url);
 	if (it->out.html_len)
 		tm_stats_hist_add(r->stats, "extract.html_bytes", (double)it->out.html_len);
 	tm_progress_set(r->progress, r->docs_in, r->raw_done);
@@ -250,7 +266,7 @@ static long extract_warc(struct tm_pool *pool, const char *path, long *damaged_t
 			/* over --max-record: nothing to extract, but accounted for */
 			it->in.block = "";
 			it->in.block_len = 0;
-			it->in.damaged = true;
+			it->in.oversize = true;
 		}
 		if (submit(pool, it) != 0)
 			break;
@@ -391,6 +407,7 @@ int main(int argc, char **argv)
 
 	if (opt_stats && tm_stats_open(opt_stats, "extract", argc, argv, &R.stats, &err) < 0)
 		die_err(&err);
+	tm_stats_set_docs(R.stats, opt_stats_docs);
 	tm_stats_hist_def(R.stats, "extract.text_bytes", TM_HIST_LOG2, 1, 1 << 24, 24);
 	tm_stats_hist_def(R.stats, "extract.html_bytes", TM_HIST_LOG2, 1, 1 << 26, 26);
 	if (tm_writer_open(opt_out, TM_CODEC_AUTO, 0, &R.w, &err) < 0)

@@ -192,9 +192,12 @@ static void emit(struct tm_extract_ctx *c, const struct tm_extract_input *in,
 	set_meta(d, "url", in->url);
 	set_meta(d, "warc_date", in->date);
 	set_meta(d, "warc_record_id", in->record_id);
-	set_meta(d, "warc_filename", in->filename);
-	if (in->type != TM_WARC_UNKNOWN)
+	if (in->type != TM_WARC_UNKNOWN) {
+		set_meta(d, "warc_filename", in->filename);
 		tm_doc_meta_set_int(d, "warc_offset", (int64_t)in->offset, NULL);
+	} else {
+		set_meta(d, "file", in->filename);
+	}
 	set_meta(d, "content_type", content_type);
 	set_meta(d, "charset", charset);
 	if (o->http_status)
@@ -269,6 +272,10 @@ void tm_extract_one(struct tm_extract_ctx *c, const struct tm_extract_input *in,
 	tm_buf_reset(&o->line);
 	tm_html_result_release(&c->res);
 
+	if (in->oversize) {
+		skip(o, TM_X_TOO_LARGE, "record block over --max-record, not read");
+		return;
+	}
 	if ((in->damaged || in->truncated) && !c->opts.keep_truncated) {
 		skip(o, TM_X_TRUNCATED, "%s", in->damaged ? "damaged record" :
 		     in->truncated);

@@ -58,6 +58,7 @@ struct tm_extract_input {
 	uint64_t offset;	/* raw offset of the record */
 	const char *truncated;	/* WARC-Truncated reason or NULL */
 	bool damaged;		/* rec->damage was set */
+	bool oversize;		/* the block was over --max-record: not read */
 	const char *block;	/* HTTP message, WET text, or bare HTML */
 	size_t block_len;
 };

@@ -356,6 +356,24 @@ int tm_http_body(const struct tm_http *h, unsigned flags, size_t max,
 		tm_buf_release(&tmp);
 		return rc;
 	}
+	/*
+	 * Archives often store the body already decoded but keep the header
+	 * (ClueWeb09 does; CommonCrawl renames it): a body that does not
+	 * start with its coding's magic is taken as decoded.
+	 */
+	if (((!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip")) &&
+	     !(n >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b)) ||
+	    (!strcasecmp(ce, "zstd") &&
+	     !(n >= 4 && !memcmp(p, "\x28\xb5\x2f\xfd", 4)))) {
+		if (n > max) {
+			tm_buf_release(&tmp);
+			return tm_err_set(err, TM_ETOOBIG, NULL, TM_ERR_NO_OFFSET, 0,
+					  "body larger than %zu bytes", max);
+		}
+		tm_buf_add(out, p, n);
+		tm_buf_release(&tmp);
+		return rc;
+	}
 	if (!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip")) {
 		rc2 = inflate_body(p, n, 16 + MAX_WBITS, max, out, err);
 	} else if (!strcasecmp(ce, "deflate")) {

@@ -9,7 +9,8 @@
  * claims to be chunked but is not (passed through as stored) are accepted.
  * CommonCrawl stores bodies already decoded and renames the headers
  * (X-Crawler-Content-Encoding, X-Crawler-Transfer-Encoding): those are not
- * acted on.
+ * acted on.  ClueWeb09 stores them decoded under the original header: a
+ * gzip or zstd body without its magic bytes is taken as already decoded.
  *
  * Ownership: struct tm_http copies the header fields into its own arena;
  * `body` points into the caller's buffer, which must outlive it.
