@@ -704,7 +704,8 @@ static bool clean_conditionally(xmlNodePtr n, const struct ninfo *ni)
 	if (ni->commas >= 10)
 		return false;
 	ld = link_density(ni);
-	list = (ni->kind & K_LIST) != 0;
+	/* lists and tables hold short items by nature: data, not chrome */
+	list = (ni->kind & K_LIST) || !strcmp((const char *)n->name, "table");
 	if (ni->n_img > 1 && (double)ni->n_p / ni->n_img < 0.5 && !list)
 		return true;
 	if (!list && ni->n_li > 100 + ni->n_p)
@@ -719,7 +720,6 @@ static bool clean_conditionally(xmlNodePtr n, const struct ninfo *ni)
 		return true;
 	if ((ni->n_embed == 1 && ni->text < 75) || ni->n_embed > 1)
 		return true;
-	(void)n;
 	return false;
 }
 
