@@ -145,6 +145,9 @@ static const struct tag *find_tag(const char *name)
 	return bsearch(name, tags, TM_ARRAY_SIZE(tags), sizeof(tags[0]), tagcmp);
 }
 
+struct tm_html_ctx;
+static const struct tag *find_tag_cached(struct tm_html_ctx *c, const xmlChar *name);
+
 /* Per-element measurements. */
 struct ninfo {
 	unsigned kind;
@@ -177,6 +180,8 @@ struct tm_html_ctx {
 	bool space;			/* a space is owed before the next word */
 	size_t too_deep;
 	int strictness;			/* 0 all rules; 1 no unlikely removal; 2 no class weights */
+	size_t n_unlikely, n_weighted;	/* what strictness 1 and 2 would change */
+	struct { const xmlChar *name; const struct tag *t; } tagcache[128];
 };
 
 void tm_html_result_release(struct tm_html_result *r)
@@ -214,6 +219,22 @@ void tm_html_ctx_free(struct tm_html_ctx *c)
 	free(c);
 }
 
+/*
+ * Tag lookup cached by name pointer: libxml2 interns element names in its
+ * dictionary, so one document's "p" elements share one pointer.  The
+ * cache is cleared per document (the dictionary may be reused).
+ */
+static const struct tag *find_tag_cached(struct tm_html_ctx *c, const xmlChar *name)
+{
+	size_t h = ((uintptr_t)name >> 4) % TM_ARRAY_SIZE(c->tagcache);
+
+	if (c->tagcache[h].name != name) {
+		c->tagcache[h].name = name;
+		c->tagcache[h].t = find_tag((const char *)name);
+	}
+	return c->tagcache[h].t;
+}
+
 static struct ninfo *NI(xmlNodePtr n)
 {
 	return n ? (struct ninfo *)n->_private : NULL;
@@ -231,6 +252,45 @@ static const char *attr(xmlNodePtr n, const char *name)
 }
 
 /* Is one of `words` among the NUL-separated tokens of `toks`? */
+/* The attributes the rules read, found in one pass over the element's. */
+struct attrs {
+	const char *cls, *id, *role, *style, *itemprop, *alt, *aria_hidden;
+	bool hidden;
+};
+
+static void get_attrs(xmlNodePtr n, struct attrs *a)
+{
+	xmlAttrPtr p;
+
+	memset(a, 0, sizeof(*a));
+	for (p = n->properties; p; p = p->next) {
+		const char *name = (const char *)p->name, *v;
+
+		if (!name || !p->children || p->children->type != XML_TEXT_NODE)
+			continue;
+		v = (const char *)p->children->content;
+		switch (name[0]) {
+		case 'c': if (!strcmp(name, "class")) a->cls = v; break;
+		case 'i':
+			if (!strcmp(name, "id"))
+				a->id = v;
+			else if (!strcmp(name, "itemprop"))
+				a->itemprop = v;
+			break;
+		case 'r': if (!strcmp(name, "role")) a->role = v; break;
+		case 's': if (!strcmp(name, "style")) a->style = v; break;
+		case 'a':
+			if (!strcmp(name, "alt"))
+				a->alt = v;
+			else if (!strcmp(name, "aria-hidden"))
+				a->aria_hidden = v;
+			break;
+		case 'h': if (!strcmp(name, "hidden")) a->hidden = true; break;
+		default: break;
+		}
+	}
+}
+
 static bool has_any(const char *toks, const char *const *words, size_t n)
 {
 	const char *t;
@@ -239,8 +299,11 @@ static bool has_any(const char *toks, const char *const *words, size_t n)
 		size_t tl = strlen(t);
 
 		for (size_t i = 0; i < n; i++) {
-			size_t wl = strlen(words[i]);
+			size_t wl;
 
+			if (t[0] != words[i][0])
+				continue;
+			wl = strlen(words[i]);
 			if (tl == wl ? !memcmp(t, words[i], wl) :
 			    tl == wl + 1 && t[wl] == 's' && !memcmp(t, words[i], wl))
 				return true;
@@ -310,9 +373,9 @@ static bool never_unlikely(xmlNodePtr n)
  * lowercase, with an empty string at the end: "relatedArticles side-bar"
  * gives "related", "articles", "side", "bar".  Returns c->cls.buf.
  */
-static const char *class_id(struct tm_html_ctx *c, xmlNodePtr n)
+static const char *class_id(struct tm_html_ctx *c, const struct attrs *at)
 {
-	const char *vals[2] = { attr(n, "class"), attr(n, "id") };
+	const char *vals[2] = { at->cls, at->id };
 
 	tm_buf_reset(&c->cls);
 	for (int k = 0; k < 2; k++) {
@@ -339,22 +402,20 @@ static const char *class_id(struct tm_html_ctx *c, xmlNodePtr n)
 }
 
 /* Does the raw class attribute mention s (for "MathJax", "katex-html")? */
-static bool class_has(xmlNodePtr n, const char *s)
+static bool class_has(const struct attrs *at, const char *s)
 {
-	const char *cl = attr(n, "class");
-
-	return cl && strcasestr(cl, s);
+	return at->cls && strcasestr(at->cls, s);
 }
 
-static bool is_hidden(xmlNodePtr n)
+static bool is_hidden(const struct attrs *at)
 {
 	const char *v;
 
-	if (attr(n, "hidden"))
+	if (at->hidden)
 		return true;
-	if ((v = attr(n, "aria-hidden")) && !strcasecmp(v, "true"))
+	if ((v = at->aria_hidden) && !strcasecmp(v, "true"))
 		return true;
-	if ((v = attr(n, "style")) &&
+	if ((v = at->style) &&
 	    (strcasestr(v, "display:none") || strcasestr(v, "display: none") ||
 	     strcasestr(v, "visibility:hidden") || strcasestr(v, "visibility: hidden")))
 		return true;
@@ -431,8 +492,9 @@ static size_t count_elements(xmlNodePtr n, int depth, int max_depth)
 static void measure(struct tm_html_ctx *c, xmlNodePtr n, int depth, bool in_link)
 {
 	struct ninfo *ni = new_info(c);
-	const struct tag *t = find_tag((const char *)n->name);
+	const struct tag *t = find_tag_cached(c, n->name);
 	const char *ci;
+	struct attrs at = { 0 };
 	xmlNodePtr ch;
 
 	n->_private = ni;
@@ -453,47 +515,50 @@ static void measure(struct tm_html_ctx *c, xmlNodePtr n, int depth, bool in_link
 			ni->n_embed = 1;
 		return;
 	}
+	if (n->properties) {
+		get_attrs(n, &at);
+		if (is_hidden(&at)) {
+			ni->dropped = true;
+			return;
+		}
+	}
 	if (!c->opts.whole_page) {
-		const char *role = attr(n, "role");
-
 		if (ni->kind & K_BOILER)
 			ni->dropped = true;
-		if (is_hidden(n))
-			ni->dropped = true;
-		if (role)
+		if (at.role)
 			for (size_t i = 0; i < TM_ARRAY_SIZE(drop_roles); i++)
-				if (!strcasecmp(role, drop_roles[i]))
+				if (!strcasecmp(at.role, drop_roles[i]))
 					ni->dropped = true;
-		ci = class_id(c, n);
-		if (*ci) {
-			if (class_has(n, "mathjax") || class_has(n, "katex-html") ||
-			    class_has(n, "mjx-"))
+		if (at.cls || at.id) {
+			ci = class_id(c, &at);
+			if (class_has(&at, "mathjax") || class_has(&at, "katex-html") ||
+			    class_has(&at, "mjx-"))
 				ni->dropped = true; /* rendered math; the source is kept */
-			if (c->strictness < 1 && !(ni->kind & K_MATH) && !never_unlikely(n) &&
+			if (!(ni->kind & K_MATH) && !never_unlikely(n) &&
 			    has_any(ci, unlikely_words, TM_ARRAY_SIZE(unlikely_words)) &&
-			    !has_any(ci, maybe_words, TM_ARRAY_SIZE(maybe_words)))
-				ni->dropped = true;
-			if (c->strictness < 2 &&
-			    has_any(ci, negative_words, TM_ARRAY_SIZE(negative_words)))
+			    !has_any(ci, maybe_words, TM_ARRAY_SIZE(maybe_words))) {
+				c->n_unlikely++;
+				if (c->strictness < 1)
+					ni->dropped = true;
+			}
+			if (has_any(ci, negative_words, TM_ARRAY_SIZE(negative_words)))
 				ni->weight -= 25;
-			if (c->strictness < 2 &&
-			    has_any(ci, positive_words, TM_ARRAY_SIZE(positive_words)))
+			if (has_any(ci, positive_words, TM_ARRAY_SIZE(positive_words)))
 				ni->weight += 25;
+			if (ni->weight)
+				c->n_weighted++;
+			if (c->strictness >= 2)
+				ni->weight = 0;
 		}
-		if (attr(n, "itemprop") && strstr(attr(n, "itemprop"), "articleBody"))
+		if (at.itemprop && strstr(at.itemprop, "articleBody"))
 			ni->weight += 25;
 		if (ni->dropped)
 			return;
-	} else if (is_hidden(n)) {
-		ni->dropped = true;
-		return;
 	}
 	if (ni->kind & K_IMG) {
-		const char *alt = attr(n, "alt");
-
 		ni->n_img = 1;
-		if (alt && c->opts.keep_alt)
-			measure_text(alt, &ni->text, &ni->commas);
+		if (at.alt && c->opts.keep_alt)
+			measure_text(at.alt, &ni->text, &ni->commas);
 		return;
 	}
 	if (ni->kind & K_PARA)
@@ -909,6 +974,7 @@ static void run_rules(struct tm_html_ctx *c, xmlNodePtr root, xmlNodePtr body,
 
 	c->ninfo = c->nunits = c->ncands = 0;
 	c->too_deep = 0;
+	c->n_unlikely = c->n_weighted = 0;
 	measure(c, root, 0, false);
 	c->out = out;
 	c->pending = 0;
@@ -1025,12 +1091,13 @@ int tm_html_extract(struct tm_html_ctx *c, const char *html, size_t len,
 	 * again without class-based removal, then without class weights, and
 	 * keep the longest text.
 	 */
+	memset(c->tagcache, 0, sizeof(c->tagcache));
 	for (c->strictness = 0; c->strictness < 3; c->strictness++) {
 		struct tm_buf *dst = c->strictness ? &c->scratch : &res->text;
 
 		tm_buf_reset(dst);
 		run_rules(c, root, body, dst);
-		if (c->strictness && dst->len > res->text.len) {
+		if (dst != &res->text && dst->len > res->text.len) {
 			struct tm_buf t = res->text;
 
 			res->text = *dst;
@@ -1038,6 +1105,11 @@ int tm_html_extract(struct tm_html_ctx *c, const char *html, size_t len,
 		}
 		if (res->text.len >= 500 || c->opts.whole_page)
 			break;
+		/* retries that would change nothing are not run */
+		if (c->strictness == 0 && !c->n_unlikely)
+			c->strictness++;
+		if (c->strictness == 1 && !c->n_weighted)
+			c->strictness++;
 	}
 	res->nodes = c->ninfo;
 	/* clear _private pointers: the document is freed right away anyway */
