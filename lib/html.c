@@ -20,7 +20,9 @@
 #include "html.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 /* Element kinds (bit flags). */
@@ -191,11 +193,24 @@ void tm_html_result_release(struct tm_html_result *r)
 	tm_buf_release(&r->lang);
 }
 
+/*
+ * libxml2 must be initialised once, before any thread uses it, or its
+ * lazily created global locks deadlock (seen: two workers in
+ * xmlDictCreate).  The one process-wide state in this module.
+ */
+static pthread_once_t libxml_once = PTHREAD_ONCE_INIT;
+
+static void libxml_init(void)
+{
+	xmlInitParser();
+}
+
 struct tm_html_ctx *tm_html_ctx_new(const struct tm_html_opts *opts)
 {
 	struct tm_html_ctx *c = tm_xcalloc(1, sizeof(*c));
 	struct tm_html_opts def = TM_HTML_OPTS_INIT;
 
+	pthread_once(&libxml_once, libxml_init);
 	c->opts = opts ? *opts : def;
 	if (!c->opts.max_size)
 		c->opts.max_size = def.max_size;
@@ -760,7 +775,7 @@ static void select_content(struct tm_html_ctx *c, xmlNodePtr best)
 static bool clean_conditionally(xmlNodePtr n, const struct ninfo *ni)
 {
 	double ld;
-	bool list;
+	bool list, table;
 
 	if (!(ni->kind & K_CONTAINER) || ni->selected)
 		return false;
@@ -769,15 +784,16 @@ static bool clean_conditionally(xmlNodePtr n, const struct ninfo *ni)
 	if (ni->commas >= 10)
 		return false;
 	ld = link_density(ni);
+	list = (ni->kind & K_LIST) != 0;
 	/* lists and tables hold short items by nature: data, not chrome */
-	list = (ni->kind & K_LIST) || !strcmp((const char *)n->name, "table");
+	table = !strcmp((const char *)n->name, "table");
 	if (ni->n_img > 1 && (double)ni->n_p / ni->n_img < 0.5 && !list)
 		return true;
 	if (!list && ni->n_li > 100 + ni->n_p)
 		return true;
 	if (ni->n_input > ni->n_p / 3 + 1)
 		return true;
-	if (!list && ni->text < 25 && (ni->n_img == 0 || ni->n_img > 2))
+	if (!list && !table && ni->text < 25 && (ni->n_img == 0 || ni->n_img > 2))
 		return true;
 	if (ni->weight < 25 && ld > 0.2 && !(list && ld < 0.5))
 		return true;
