@@ -95,7 +95,9 @@ test_expect_success 'short reads from a pipe: same listing as from the file' '
 test_expect_success 'a 2 GB Content-Length claim costs only that record (bounded memory)' '
 	gzip -dc "$W/warcio/example.warc.gz" >ok.warc &&
 	sed "0,/^Content-Length: 975/s//Content-Length: 2147483648/" ok.warc >lie.warc &&
-	( ulimit -v 400000 && tamis warc ls lie.warc >out 2>err ) &&
+	# ASan reserves terabytes of address space: limit memory only without it
+	if grep -q __asan_init "$BIN/tamis-warc"; then lim=unlimited; else lim=400000; fi &&
+	( ulimit -v $lim && tamis warc ls lie.warc >out 2>err ) &&
 	test $(wc -l <out) = 6 &&
 	grep "lie.warc: offset 1197: Content-Length 2147483648 exceeds the input" err
 '
