@@ -27,6 +27,12 @@ CFLAGS ?= -O2 -g
 BASE_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE -Ilib -Itests/unit \
 	      -MMD -MP -fno-strict-aliasing
 LDLIBS = $(PKG_LIBS) -lm -pthread
+# jemalloc for the programs: libxml2 builds a tree per page, and glibc's
+# malloc/free of those small nodes was a fifth of tamis-extract's time;
+# jemalloc takes ~15% off.  Not with sanitizers, which bring their own.
+ifeq ($(SANITIZE),)
+MALLOC_LIBS = $(shell pkg-config --libs jemalloc)
+endif
 
 ifeq ($(DEVELOPER),1)
 BASE_CFLAGS += -Werror -Wall -Wextra -Wshadow -Wstrict-prototypes \
@@ -87,7 +93,7 @@ $(LIBTAMIS): $(LIB_OBJ)
 
 $(BIN)/tamis-%: $(B)/cmd/%.o $(CMD_COMMON_OBJ) $(LIBTAMIS)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MALLOC_LIBS)
 
 $(BIN)/tamis: $(B)/cmd/tamis.o $(CMD_COMMON_OBJ) $(LIBTAMIS)
 	@mkdir -p $(dir $@)
