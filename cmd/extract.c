@@ -368,6 +368,23 @@ static void apply_config(void)
 	if (opt_jobs < 0)
 		opt_jobs = th > 0 ? th : tm_ncpus();
 	opt_progress = opt_progress || prog;
+	{
+		bool kt = false, wp = false;
+		uint64_t mh;
+
+		if (tm_ini_get_bool(ini, "extract", NULL, "keep_truncated", false, &kt, &err) < 0 ||
+		    tm_ini_get_bool(ini, "extract", NULL, "whole_page", false, &wp, &err) < 0 ||
+		    tm_ini_get_size(ini, "extract", NULL, "max_html", 16u << 20, &mh, &err) < 0)
+			die_err(&err);
+		opt_keep_trunc = opt_keep_trunc || kt;
+		opt_whole = opt_whole || wp;
+		if (opt_max_html == UINT64_MAX)
+			opt_max_html = mh;
+		if (!opt_status && tm_ini_get(ini, "extract", NULL, "status"))
+			opt_status = tm_xstrdup(tm_ini_get(ini, "extract", NULL, "status"));
+		if (!opt_source && tm_ini_get(ini, "extract", NULL, "source"))
+			opt_source = tm_xstrdup(tm_ini_get(ini, "extract", NULL, "source"));
+	}
 	st = tm_ini_get(ini, "global", NULL, "stats");
 	if (!opt_stats)
 		opt_stats = getenv("TAMIS_STATS");

@@ -15,6 +15,13 @@ const struct tm_ini_key tm_conf_schema[] = {
 	{ "warc", "max_record", TM_INI_SIZE,
 	  "record blocks larger than this are skipped as a stream" },
 	{ "warc", "max_header", TM_INI_SIZE, "largest WARC record header accepted" },
+	{ "extract", "status", TM_INI_STRING,
+	  "accepted HTTP statuses, comma-separated" },
+	{ "extract", "keep_truncated", TM_INI_BOOL,
+	  "also extract records cut at the crawler's size limit" },
+	{ "extract", "max_html", TM_INI_SIZE, "decoded HTML larger than this is skipped" },
+	{ "extract", "whole_page", TM_INI_BOOL, "all visible text, no boilerplate removal" },
+	{ "extract", "source", TM_INI_STRING, "the documents' \"source\" field" },
 };
 
 const size_t tm_conf_schema_len = TM_ARRAY_SIZE(tm_conf_schema);

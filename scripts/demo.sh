@@ -5,9 +5,11 @@
 # internet: Debian's HTML documentation is served on 127.0.0.1 and crawled
 # with `wget --warc-file` (bench/mkcorpus.sh), then a `warc.paths.gz`
 # listing is written beside it as CommonCrawl publishes one.  Then it runs
-# the stages built so far over the snapshot: today `tamis warc ls --verify`,
+# the stages built so far over the snapshot: `tamis warc ls --verify`,
 # which reads every record, checks every digest and records its counts in
-# demo/stats.sqlite, and `tamis stats`, which prints the funnel.  The rest
+# demo/stats.sqlite, `tamis extract`, which turns the HTML responses into
+# main-content documents (demo/docs.jsonl.zst), and `tamis stats`, which
+# prints the funnel.  The rest
 # of the pipeline (fetch, extract, ..., train) joins here as it lands.
 set -euo pipefail
 
@@ -30,4 +32,14 @@ echo "demo: $(wc -l <"$DEMO/records.tsv") records listed in $DEMO/records.tsv"
 echo "demo: by type and digest check:"
 awk -F'\t' '{ n[$3 " " $NF]++ } END { for (k in n) printf "    %-28s %d\n", k, n[k] }' \
 	"$DEMO/records.tsv" | sort
+"$BIN/tamis" extract --stats "$DEMO/stats.sqlite" -o "$DEMO/docs.jsonl.zst" "$warc"
+echo "demo: $(zstd -dc "$DEMO/docs.jsonl.zst" | wc -l) documents in $DEMO/docs.jsonl.zst; the first one begins:"
+zstd -dc "$DEMO/docs.jsonl.zst" | head -n 1 | python3 -c 'import json, sys
+d = json.loads(sys.stdin.readline())
+print("    url:  ", d["metadata"]["url"])
+print("    title:", d["metadata"].get("title", ""))
+for line in d["text"][:400].splitlines():
+    print("    |", line)'
+echo "demo: skipped records by reason:"
+sqlite3 "$DEMO/stats.sqlite" "SELECT '    ' || reason || ': ' || docs FROM removals ORDER BY docs DESC"
 "$BIN/tamis" stats "$DEMO/stats.sqlite"

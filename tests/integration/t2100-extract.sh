@@ -94,6 +94,46 @@ test_expect_success 'skip reasons: non-200, non-HTML, binary as text/html, trunc
 	grep "offset 0: skipped (non_200): HTTP status 404" err
 '
 
+test_expect_success 'truncated records are skipped as truncated unless --keep-truncated' '
+	page="$(printf "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body><p>Cut page, with text.</p></body></html>")" &&
+	printf "WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: http://t/\r\nWARC-Truncated: length\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n" \
+		"${#page}" "$page" >trunc.warc &&
+	tamis extract --stats t.sqlite trunc.warc >out &&
+	test ! -s out &&
+	test "$(sqlite3 t.sqlite "SELECT reason FROM removals")" = truncated &&
+	tamis extract --keep-truncated trunc.warc >out &&
+	grep "\"warc_truncated\":\"length\"" out && grep "Cut page, with text." out
+'
+
+test_expect_success 'broken encoding: invalid UTF-8 replaced and counted' '
+	warc_response http://u/ "$(printf "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Caf\xc3\xa9, na\xc3\xafve r\xc3\xa9sum\xc3\xa9 ok, then a bad \xff byte, then more words here.</p></body></html>")" >enc.warc &&
+	tamis extract --stats e.sqlite enc.warc >out &&
+	grep "Café, naïve résumé ok, then a bad � byte" out &&
+	grep "\"charset\":\"UTF-8\"" out &&
+	test "$(sqlite3 e.sqlite "SELECT value FROM counters WHERE name = \"extract.replaced_bytes\"")" -ge 1
+'
+
+test_expect_success 'a 1 GiB text node: skipped unread as too_large, bounded memory' '
+	python3 -c "
+import zlib, sys
+head = b\"HTTP/1.1 200 OK\\r\\nContent-Type: text/html\\r\\n\\r\\n<html><body><p>\"
+n = (1 << 30)
+rec = b\"WARC/1.0\\r\\nWARC-Type: response\\r\\nWARC-Target-URI: http://big/\\r\\nContent-Length: %d\\r\\n\\r\\n\" % (len(head) + n)
+z = zlib.compressobj(1, zlib.DEFLATED, 31)
+out = open(\"big.warc.gz\", \"wb\")
+out.write(z.compress(rec + head))
+chunk = b\"a\" * (1 << 20)
+for _ in range(n >> 20):
+    out.write(z.compress(chunk))
+out.write(z.compress(b\"\\r\\n\\r\\n\"))
+out.write(z.flush())
+" &&
+	cat "$W/whirlwind/whirlwind.warc.gz" >>big.warc.gz &&
+	tamis extract --stats b.sqlite big.warc.gz >out &&
+	grep -c Escopete out &&
+	test "$(sqlite3 b.sqlite "SELECT reason || \"=\" || docs FROM removals")" = "too_large=1"
+'
+
 test_expect_success 'output is identical for -j 1 and -j 2' '
 	tamis extract -j 1 "$W/dolma/sample-0000.warc.gz" "$W/resiliparse/warcfile.warc.gz" >a &&
 	tamis extract -j 2 "$W/dolma/sample-0000.warc.gz" "$W/resiliparse/warcfile.warc.gz" >b &&
