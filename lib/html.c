@@ -807,9 +807,21 @@ static bool clean_conditionally(xmlNodePtr n, const struct ninfo *ni)
 /* Pass 3: the writer. */
 static void out_break(struct tm_html_ctx *c, int level)
 {
+	struct tm_buf *o = c->out;
+
+	/* a line never ends in spaces or empty cells */
+	while (o->len && (o->buf[o->len - 1] == ' ' || o->buf[o->len - 1] == '\t'))
+		tm_buf_setlen(o, o->len - 1);
 	if (level > c->pending)
 		c->pending = level;
 	c->space = false;
+}
+
+/* No space is owed at the start of a line or a table cell. */
+static bool at_line_start(const struct tm_html_ctx *c)
+{
+	return !c->out->len || c->out->buf[c->out->len - 1] == '\n' ||
+	       c->out->buf[c->out->len - 1] == '\t';
 }
 
 static void out_flush_break(struct tm_html_ctx *c)
@@ -847,7 +859,7 @@ static void out_text(struct tm_html_ctx *c, const char *s, bool pre)
 			out_flush_break(c);
 		} else {
 			c->pending = 0;
-			if (c->space && c->out->len)
+			if (c->space && !at_line_start(c))
 				tm_buf_addch(c->out, ' ');
 		}
 		c->space = false;

@@ -33,13 +33,18 @@ echo "demo: by type and digest check:"
 awk -F'\t' '{ n[$3 " " $NF]++ } END { for (k in n) printf "    %-28s %d\n", k, n[k] }' \
 	"$DEMO/records.tsv" | sort
 "$BIN/tamis" extract --stats "$DEMO/stats.sqlite" -o "$DEMO/docs.jsonl.zst" "$warc"
-echo "demo: $(zstd -dc "$DEMO/docs.jsonl.zst" | wc -l) documents in $DEMO/docs.jsonl.zst; the first one begins:"
-zstd -dc "$DEMO/docs.jsonl.zst" | head -n 1 | python3 -c 'import json, sys
-d = json.loads(sys.stdin.readline())
+echo "demo: $(zstd -dc "$DEMO/docs.jsonl.zst" | wc -l) documents in $DEMO/docs.jsonl.zst; one of them:"
+# (the reader stops early: zstd's SIGPIPE is expected, hence "|| true")
+zstd -dc "$DEMO/docs.jsonl.zst" | python3 -c 'import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    if len(d["text"]) > 3000 and "python3" in d["metadata"]["url"]:
+        break
 print("    url:  ", d["metadata"]["url"])
 print("    title:", d["metadata"].get("title", ""))
-for line in d["text"][:400].splitlines():
-    print("    |", line)'
+for t in d["text"][:600].splitlines():
+    print("    |", t)
+print("    | ...")' || true
 echo "demo: skipped records by reason:"
 sqlite3 "$DEMO/stats.sqlite" "SELECT '    ' || reason || ': ' || docs FROM removals ORDER BY docs DESC"
 "$BIN/tamis" stats "$DEMO/stats.sqlite"
