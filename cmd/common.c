@@ -4,6 +4,8 @@
 #include "tamis.h"
 #include "common.h"
 #include "conf.h"
+#include "ini.h"
+#include "pool.h"
 
 #include <unistd.h>
 
@@ -117,5 +119,46 @@ struct tm_ini *tm_cmd_config(const char *path, const struct tm_strlist *override
 		warn_err(&e);
 		exit(e.code == TM_EIO ? TM_EXIT_FAIL : TM_EXIT_USAGE);
 	}
+	return ini;
+}
+
+struct tm_ini *tm_cmd_load(struct tm_cmd_common *cc)
+{
+	struct tm_ini *ini;
+	struct tm_err err = TM_ERR_INIT;
+	const char *path = cc->config, *st;
+	int64_t me, th;
+	uint64_t mr, mh;
+	bool prog = false;
+
+	if (!path && (path = getenv("TAMIS_CONFIG")) && !*path)
+		path = NULL;
+	ini = tm_cmd_config(path, &cc->overrides);
+	free(cc->overrides.v);
+	cc->overrides.v = NULL;
+	if (tm_ini_get_size(ini, "warc", NULL, "max_record", 64u << 20, &mr, &err) < 0 ||
+	    tm_ini_get_size(ini, "warc", NULL, "max_header", 1u << 20, &mh, &err) < 0 ||
+	    tm_ini_get_int(ini, "global", NULL, "max_errors", -1, &me, &err) < 0 ||
+	    tm_ini_get_int(ini, "global", NULL, "threads", 0, &th, &err) < 0 ||
+	    tm_ini_get_bool(ini, "global", NULL, "progress", false, &prog, &err) < 0) {
+		warn_err(&err);
+		exit(TM_EXIT_USAGE);
+	}
+	if (cc->max_record == UINT64_MAX)
+		cc->max_record = mr;
+	if (cc->max_header == UINT64_MAX)
+		cc->max_header = mh;
+	if (cc->max_errors == LONG_MIN)
+		cc->max_errors = (long)me;
+	if (cc->threads <= 0)
+		cc->threads = th > 0 ? (long)th : tm_ncpus();
+	cc->progress = cc->progress || prog;
+	if (!cc->stats)
+		cc->stats = getenv("TAMIS_STATS");
+	st = tm_ini_get(ini, "global", NULL, "stats");
+	if (!cc->stats && st && path)
+		cc->stats = tm_xstrdup(st);	/* outlives ini: kept for the run */
+	if (cc->stats && !*cc->stats)
+		cc->stats = NULL;
 	return ini;
 }

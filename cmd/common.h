@@ -53,6 +53,33 @@ struct tm_ini *tm_cmd_config(const char *path, const struct tm_strlist *override
 	{ TM_OPT_STRLIST, 'c', NULL, (overrides), "SECTION.KEY=VALUE", \
 	  "override one configuration key (repeatable)" }
 
+/*
+ * Settings every tool shares.  The command line sets them first (options
+ * point at these fields); tm_cmd_load() fills the ones it left unset from
+ * pipeline.conf ([global], [warc]) and the environment, then defaults.
+ */
+struct tm_cmd_common {
+	const char *config;		/* --config FILE (else $TAMIS_CONFIG) */
+	struct tm_strlist overrides;	/* -c SECTION.KEY=VALUE */
+	const char *stats;		/* --stats, $TAMIS_STATS, [global] stats; NULL: none */
+	long max_errors;		/* -1: no limit */
+	long threads;			/* resolved: never 0 */
+	bool progress;
+	uint64_t max_record;		/* [warc] max_record */
+	uint64_t max_header;		/* [warc] max_header */
+};
+#define TM_CMD_COMMON_INIT { NULL, { NULL, 0 }, NULL, LONG_MIN, -1, false, \
+			     UINT64_MAX, UINT64_MAX }
+
+/*
+ * Loads the configuration (dying with exit 2 on any error) and resolves
+ * the unset fields of cc.  Returns the configuration for the tool's own
+ * keys; the caller frees it with tm_ini_free().  [global] stats applies
+ * only when a configuration file is in use, so that running a tool in a
+ * directory never writes a stats file nobody asked for.
+ */
+struct tm_ini *tm_cmd_load(struct tm_cmd_common *cc);
+
 /* Flushes and checks stdout; dies (exit 1) if any write failed. */
 void tm_cmd_finish_stdout(void);
 

@@ -25,17 +25,16 @@ static const char about[] =
 	"in input order whatever -j.  Every record is counted in --stats: by type,\n"
 	"and each skipped one under its reason.\n";
 
-static bool opt_html, opt_keep_trunc, opt_whole, opt_progress, opt_stats_docs;
+static bool opt_html, opt_keep_trunc, opt_whole, opt_stats_docs;
 static int opt_verbose;
-static const char *opt_out, *opt_stats, *opt_status, *opt_source, *opt_config;
-static uint64_t opt_max_html = UINT64_MAX, opt_max_record = UINT64_MAX;
-static long opt_jobs = -1, opt_max_errors = LONG_MIN;
-static struct tm_strlist opt_overrides;
+static const char *opt_out, *opt_status, *opt_source;
+static uint64_t opt_max_html = UINT64_MAX;
+static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 
 static const struct tm_option opts[] = {
 	{ TM_OPT_STRING, 'o', "output", &opt_out, "FILE",
 	  "write documents to FILE (.gz/.zst compress) instead of stdout" },
-	{ TM_OPT_INT, 'j', "jobs", &opt_jobs, "N", "worker threads (default: all cores)" },
+	{ TM_OPT_INT, 'j', "jobs", &cc.threads, "N", "worker threads (default: all cores)" },
 	{ TM_OPT_FLAG, 0, "html", &opt_html, NULL,
 	  "inputs are bare HTML files (.html or .html.gz); id = file name stem" },
 	{ TM_OPT_STRING, 0, "status", &opt_status, "LIST",
@@ -46,20 +45,20 @@ static const struct tm_option opts[] = {
 	  "all visible text of the page, without boilerplate removal" },
 	{ TM_OPT_SIZE, 0, "max-html", &opt_max_html, "SIZE",
 	  "skip decoded HTML larger than SIZE (default 16M)" },
-	{ TM_OPT_SIZE, 0, "max-record", &opt_max_record, "SIZE",
+	{ TM_OPT_SIZE, 0, "max-record", &cc.max_record, "SIZE",
 	  "skip WARC record blocks larger than SIZE unread (default 64M)" },
 	{ TM_OPT_STRING, 0, "source", &opt_source, "NAME",
 	  "the documents' \"source\" field (default \"web\")" },
-	{ TM_OPT_INT, 0, "max-errors", &opt_max_errors, "N",
+	{ TM_OPT_INT, 0, "max-errors", &cc.max_errors, "N",
 	  "stop with exit 3 after more than N damaged records (default: no limit)" },
-	{ TM_OPT_STRING, 0, "stats", &opt_stats, "FILE", "record the run in this stats database" },
+	{ TM_OPT_STRING, 0, "stats", &cc.stats, "FILE", "record the run in this stats database" },
 	{ TM_OPT_FLAG, 0, "stats-docs", &opt_stats_docs, NULL,
 	  "also record every record's decision (id, kept or reason, url) in --stats" },
 	{ TM_OPT_COUNT, 'v', "verbose", &opt_verbose, NULL,
 	  "report every skipped record on stderr: file, offset, reason, detail" },
-	{ TM_OPT_FLAG, 0, "progress", &opt_progress, NULL,
+	{ TM_OPT_FLAG, 0, "progress", &cc.progress, NULL,
 	  "show progress on stderr even when it is not a terminal" },
-	TM_OPT_CONFIG(&opt_config, &opt_overrides),
+	TM_OPT_CONFIG(&cc.config, &cc.overrides),
 	TM_OPT_END_MARK,
 };
 
@@ -212,7 +211,7 @@ static long extract_warc(struct tm_pool *pool, const char *path, long *damaged_t
 		free(filename);
 		return -1;
 	}
-	wo.max_record = (size_t)opt_max_record;
+	wo.max_record = (size_t)cc.max_record;
 	tm_warc_reader_new(in, &wo, &wr);
 	while ((rc = tm_warc_next(wr, &rec, &err)) != 0) {
 		struct item *it;
@@ -225,7 +224,7 @@ static long extract_warc(struct tm_pool *pool, const char *path, long *damaged_t
 				break;
 			}
 			damaged++;
-			if (opt_max_errors >= 0 && ++*damaged_total > opt_max_errors)
+			if (cc.max_errors >= 0 && ++*damaged_total > cc.max_errors)
 				break;
 			continue;
 		}
@@ -347,53 +346,30 @@ static void parse_statuses(void)
 	}
 }
 
+/* Settings: the command line wins, then pipeline.conf, then defaults. */
 static void apply_config(void)
 {
-	struct tm_ini *ini = tm_cmd_config(opt_config, &opt_overrides);
+	struct tm_ini *ini = tm_cmd_load(&cc);
 	struct tm_err err = TM_ERR_INIT;
-	int64_t me, th;
-	uint64_t mr;
-	bool prog = false;
-	const char *st;
+	bool kt = false, wp = false;
+	uint64_t mh;
 
-	if (tm_ini_get_size(ini, "warc", NULL, "max_record", 64u << 20, &mr, &err) < 0 ||
-	    tm_ini_get_int(ini, "global", NULL, "max_errors", -1, &me, &err) < 0 ||
-	    tm_ini_get_int(ini, "global", NULL, "threads", 0, &th, &err) < 0 ||
-	    tm_ini_get_bool(ini, "global", NULL, "progress", false, &prog, &err) < 0)
-		die_err(&err);
-	if (opt_max_record == UINT64_MAX)
-		opt_max_record = mr;
-	if (opt_max_errors == LONG_MIN)
-		opt_max_errors = (long)me;
-	if (opt_jobs < 0)
-		opt_jobs = th > 0 ? th : tm_ncpus();
-	opt_progress = opt_progress || prog;
-	{
-		bool kt = false, wp = false;
-		uint64_t mh;
-
-		if (tm_ini_get_bool(ini, "extract", NULL, "keep_truncated", false, &kt, &err) < 0 ||
-		    tm_ini_get_bool(ini, "extract", NULL, "whole_page", false, &wp, &err) < 0 ||
-		    tm_ini_get_size(ini, "extract", NULL, "max_html", 16u << 20, &mh, &err) < 0)
-			die_err(&err);
-		opt_keep_trunc = opt_keep_trunc || kt;
-		opt_whole = opt_whole || wp;
-		if (opt_max_html == UINT64_MAX)
-			opt_max_html = mh;
-		if (!opt_status && tm_ini_get(ini, "extract", NULL, "status"))
-			opt_status = tm_xstrdup(tm_ini_get(ini, "extract", NULL, "status"));
-		if (!opt_source && tm_ini_get(ini, "extract", NULL, "source"))
-			opt_source = tm_xstrdup(tm_ini_get(ini, "extract", NULL, "source"));
+	if (tm_ini_get_bool(ini, "extract", NULL, "keep_truncated", false, &kt, &err) < 0 ||
+	    tm_ini_get_bool(ini, "extract", NULL, "whole_page", false, &wp, &err) < 0 ||
+	    tm_ini_get_size(ini, "extract", NULL, "max_html", 16u << 20, &mh, &err) < 0) {
+		warn_err(&err);
+		exit(TM_EXIT_USAGE);
 	}
-	st = tm_ini_get(ini, "global", NULL, "stats");
-	if (!opt_stats)
-		opt_stats = getenv("TAMIS_STATS");
-	if (!opt_stats && st && (opt_config || getenv("TAMIS_CONFIG")))
-		opt_stats = st;
-	if (opt_stats && !*opt_stats)
-		opt_stats = NULL;
+	opt_keep_trunc = opt_keep_trunc || kt;
+	opt_whole = opt_whole || wp;
+	if (opt_max_html == UINT64_MAX)
+		opt_max_html = mh;
+	/* strings outlive ini: copied, kept for the run */
+	if (!opt_status && tm_ini_get(ini, "extract", NULL, "status"))
+		opt_status = tm_xstrdup(tm_ini_get(ini, "extract", NULL, "status"));
+	if (!opt_source && tm_ini_get(ini, "extract", NULL, "source"))
+		opt_source = tm_xstrdup(tm_ini_get(ini, "extract", NULL, "source"));
 	tm_ini_free(ini);
-	free(opt_overrides.v);
 }
 
 int main(int argc, char **argv)
@@ -422,7 +398,7 @@ int main(int argc, char **argv)
 	files = argc > 1 ? argv + 1 : stdin_only;
 	nfiles = argc > 1 ? argc - 1 : 1;
 
-	if (opt_stats && tm_stats_open(opt_stats, "extract", argc, argv, &R.stats, &err) < 0)
+	if (cc.stats && tm_stats_open(cc.stats, "extract", argc, argv, &R.stats, &err) < 0)
 		die_err(&err);
 	tm_stats_set_docs(R.stats, opt_stats_docs);
 	tm_stats_hist_def(R.stats, "extract.text_bytes", TM_HIST_LOG2, 1, 1 << 24, 24);
@@ -436,10 +412,10 @@ int main(int argc, char **argv)
 			total += (uint64_t)st.st_size;
 	}
 	R.progress = tm_progress_new("extract", total,
-				     tm_progress_auto(stderr, opt_progress) |
+				     tm_progress_auto(stderr, cc.progress) |
 				     TM_PROGRESS_BYTES, stderr);
 
-	pool = tm_pool_new((int)opt_jobs, 0, work, done, &R);
+	pool = tm_pool_new((int)cc.threads, 0, work, done, &R);
 	tm_pool_set_worker(pool, worker_init, worker_fini);
 	tm_pool_set_discard(pool, discard);
 	for (i = 0; i < nfiles && !R.write_rc; i++) {
@@ -452,9 +428,9 @@ int main(int argc, char **argv)
 		rc = (int)extract_warc(pool, files[i], &damaged);
 		if (rc < 0)
 			status = TM_EXIT_FAIL;
-		if (opt_max_errors >= 0 && damaged > opt_max_errors) {
+		if (cc.max_errors >= 0 && damaged > cc.max_errors) {
 			fprintf(stderr, "%s: more than %ld damaged records, stopping\n",
-				tm_prog, opt_max_errors);
+				tm_prog, cc.max_errors);
 			status = TM_EXIT_BADINPUT;
 			break;
 		}

@@ -19,13 +19,9 @@
 static const char ls_synopsis[] = "tamis warc ls [options] [FILE...]";
 static const char cat_synopsis[] = "tamis warc cat [options] FILE --offset N";
 
-static bool opt_progress, opt_bench, opt_verify, opt_json, opt_headers, opt_block, opt_payload;
-#define UNSET_SIZE UINT64_MAX
-#define UNSET_LONG LONG_MIN
-static uint64_t opt_max_record = UNSET_SIZE, opt_offset = UINT64_MAX;
-static long opt_max_errors = UNSET_LONG;
-static const char *opt_stats, *opt_config;
-static struct tm_strlist opt_overrides;
+static bool opt_bench, opt_verify, opt_json, opt_headers, opt_block, opt_payload;
+static uint64_t opt_offset = UINT64_MAX;
+static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 static struct tm_stats *stats;
 static struct tm_progress *progress;
 
@@ -34,14 +30,14 @@ static const struct tm_option ls_opts[] = {
 	  "check WARC-Block-Digest and WARC-Payload-Digest; adds a column" },
 	{ TM_OPT_FLAG, 0, "json", &opt_json, NULL,
 	  "print JSON Lines instead of tab-separated columns" },
-	{ TM_OPT_SIZE, 0, "max-record", &opt_max_record, "SIZE",
+	{ TM_OPT_SIZE, 0, "max-record", &cc.max_record, "SIZE",
 	  "skip blocks larger than SIZE instead of reading them (default 64M)" },
-	{ TM_OPT_INT, 0, "max-errors", &opt_max_errors, "N",
+	{ TM_OPT_INT, 0, "max-errors", &cc.max_errors, "N",
 	  "stop with exit 3 after more than N damaged records (default: no limit)" },
-	TM_OPT_CONFIG(&opt_config, &opt_overrides),
-	{ TM_OPT_STRING, 0, "stats", &opt_stats, "FILE",
+	TM_OPT_CONFIG(&cc.config, &cc.overrides),
+	{ TM_OPT_STRING, 0, "stats", &cc.stats, "FILE",
 	  "record counts (records by type, damage by kind) in this stats database" },
-	{ TM_OPT_FLAG, 0, "progress", &opt_progress, NULL,
+	{ TM_OPT_FLAG, 0, "progress", &cc.progress, NULL,
 	  "show progress on stderr even when it is not a terminal" },
 	{ TM_OPT_FLAG, 0, "bench", &opt_bench, NULL,
 	  "read every record, print only 'records N bytes B seconds S'" },
@@ -57,9 +53,9 @@ static const struct tm_option cat_opts[] = {
 	  "print only the payload (the HTTP body of response records, as stored)" },
 	{ TM_OPT_FLAG, 0, "verify", &opt_verify, NULL,
 	  "check the record's digests; exit 1 on a mismatch" },
-	{ TM_OPT_SIZE, 0, "max-record", &opt_max_record, "SIZE",
+	{ TM_OPT_SIZE, 0, "max-record", &cc.max_record, "SIZE",
 	  "refuse records larger than SIZE (default 64M)" },
-	TM_OPT_CONFIG(&opt_config, &opt_overrides),
+	TM_OPT_CONFIG(&cc.config, &cc.overrides),
 	TM_OPT_END_MARK,
 };
 
@@ -215,40 +211,10 @@ static void remember(struct pending *pd, const struct tm_warc_record *rec)
 	}
 }
 
-/*
- * Settings: the command line wins, then the configuration file, then the
- * built-in defaults.
- */
-static uint64_t max_header = 1u << 20;
-
+/* Settings: the command line wins, then pipeline.conf, then defaults. */
 static void apply_config(void)
 {
-	struct tm_ini *ini = tm_cmd_config(opt_config, &opt_overrides);
-	struct tm_err err = TM_ERR_INIT;
-	int64_t me;
-	bool prog = false;
-	uint64_t mr;
-	const char *st;
-
-	if (tm_ini_get_size(ini, "warc", NULL, "max_record", 64u << 20, &mr, &err) < 0 ||
-	    tm_ini_get_size(ini, "warc", NULL, "max_header", 1u << 20, &max_header, &err) < 0 ||
-	    tm_ini_get_int(ini, "global", NULL, "max_errors", -1, &me, &err) < 0 ||
-	    tm_ini_get_bool(ini, "global", NULL, "progress", false, &prog, &err) < 0)
-		die_err(&err);
-	if (opt_max_record == UNSET_SIZE)
-		opt_max_record = mr;
-	if (opt_max_errors == UNSET_LONG)
-		opt_max_errors = (long)me;
-	opt_progress = opt_progress || prog;
-	st = tm_ini_get(ini, "global", NULL, "stats");
-	if (!opt_stats)
-		opt_stats = getenv("TAMIS_STATS");
-	if (!opt_stats && st && (opt_config || getenv("TAMIS_CONFIG")))
-		opt_stats = st;
-	if (opt_stats && !*opt_stats)
-		opt_stats = NULL;
-	tm_ini_free(ini);
-	free(opt_overrides.v);
+	tm_ini_free(tm_cmd_load(&cc));
 }
 
 static double now_seconds(void)
@@ -299,8 +265,8 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 		warn_err(&err);
 		return -1;
 	}
-	wo.max_record = (size_t)opt_max_record;
-	wo.max_header = (size_t)max_header;
+	wo.max_record = (size_t)cc.max_record;
+	wo.max_header = (size_t)cc.max_header;
 	tm_warc_reader_new(in, &wo, &wr);
 	for (;;) {
 		rc = tm_warc_next(wr, &rec, &err);
@@ -318,7 +284,7 @@ static long ls_file(const char *path, uint64_t *records, uint64_t *bytes,
 			}
 			damaged++;
 			(*damaged_total)++;
-			if (opt_max_errors >= 0 && *damaged_total > opt_max_errors)
+			if (cc.max_errors >= 0 && *damaged_total > cc.max_errors)
 				break;
 			continue;
 		}
@@ -369,10 +335,10 @@ static int cmd_ls(int argc, char **argv)
 
 	tm_cmd_options(ls_synopsis, ls_about, ls_opts, &argc, argv);
 	apply_config();
-	if (opt_stats) {
+	if (cc.stats) {
 		struct tm_err err = TM_ERR_INIT;
 
-		if (tm_stats_open(opt_stats, "warc-ls", argc, argv, &stats, &err) < 0)
+		if (tm_stats_open(cc.stats, "warc-ls", argc, argv, &stats, &err) < 0)
 			die_err(&err);
 	}
 	files = argc > 1 ? argv + 1 : stdin_only;
@@ -385,7 +351,7 @@ static int cmd_ls(int argc, char **argv)
 			if (strcmp(files[i], "-") && !stat(files[i], &st))
 				total += (uint64_t)st.st_size;
 		progress = tm_progress_new("warc ls", total,
-					   tm_progress_auto(stderr, opt_progress) |
+					   tm_progress_auto(stderr, cc.progress) |
 					   TM_PROGRESS_BYTES, stderr);
 	}
 	for (i = 0; i < nfiles; i++) {
@@ -396,9 +362,9 @@ static int cmd_ls(int argc, char **argv)
 
 		if (d < 0)
 			status = TM_EXIT_FAIL;
-		if (opt_max_errors >= 0 && damaged > opt_max_errors) {
+		if (cc.max_errors >= 0 && damaged > cc.max_errors) {
 			fprintf(stderr, "%s: more than %ld damaged records, stopping\n",
-				tm_prog, opt_max_errors);
+				tm_prog, cc.max_errors);
 			status = TM_EXIT_BADINPUT;
 			break;
 		}
@@ -450,8 +416,8 @@ static int cmd_cat(int argc, char **argv)
 	if (tm_reader_open(argv[1], &in, &err) < 0 ||
 	    tm_reader_seek(in, opt_offset, &err) < 0)
 		die_err(&err);
-	wo.max_record = (size_t)opt_max_record;
-	wo.max_header = (size_t)max_header;
+	wo.max_record = (size_t)cc.max_record;
+	wo.max_header = (size_t)cc.max_header;
 	tm_warc_reader_new(in, &wo, &wr);
 	rc = tm_warc_next(wr, &rec, &err);
 	if (rc == 0)

@@ -346,31 +346,21 @@ int tm_http_body(const struct tm_http *h, unsigned flags, size_t max,
 		p = tmp.buf;
 		n = tmp.len;
 	}
-	if (!(flags & TM_HTTP_DECODE) || !ce || !*ce || !strcasecmp(ce, "identity")) {
-		if (n > max) {
-			tm_buf_release(&tmp);
-			return tm_err_set(err, TM_ETOOBIG, NULL, TM_ERR_NO_OFFSET, 0,
-					  "body larger than %zu bytes", max);
-		}
-		tm_buf_add(out, p, n);
-		tm_buf_release(&tmp);
-		return rc;
-	}
 	/*
-	 * Archives often store the body already decoded but keep the header
-	 * (ClueWeb09 does; CommonCrawl renames it): a body that does not
-	 * start with its coding's magic is taken as decoded.
+	 * No content coding to undo, or a body that does not start with its
+	 * coding's magic: archives often store the body already decoded but
+	 * keep the header (ClueWeb09 does; CommonCrawl renames it).
 	 */
-	if (((!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip")) &&
+	if (!(flags & TM_HTTP_DECODE) || !ce || !*ce || !strcasecmp(ce, "identity") ||
+	    ((!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip")) &&
 	     !(n >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b)) ||
 	    (!strcasecmp(ce, "zstd") &&
 	     !(n >= 4 && !memcmp(p, "\x28\xb5\x2f\xfd", 4)))) {
-		if (n > max) {
-			tm_buf_release(&tmp);
-			return tm_err_set(err, TM_ETOOBIG, NULL, TM_ERR_NO_OFFSET, 0,
-					  "body larger than %zu bytes", max);
-		}
-		tm_buf_add(out, p, n);
+		if (n > max)
+			rc = tm_err_set(err, TM_ETOOBIG, NULL, TM_ERR_NO_OFFSET, 0,
+					"body larger than %zu bytes", max);
+		else
+			tm_buf_add(out, p, n);
 		tm_buf_release(&tmp);
 		return rc;
 	}
