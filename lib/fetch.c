@@ -255,6 +255,7 @@ static int start(struct fetcher *f, struct job *j)
 	curl_easy_setopt(j->h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(j->h, CURLOPT_WRITEDATA, j);
 	curl_easy_setopt(j->h, CURLOPT_ERRORBUFFER, j->errbuf);
+	curl_easy_setopt(j->h, CURLOPT_BUFFERSIZE, 256L * 1024); /* fewer write(2)s */
 	if (o->limit_rate)
 		curl_easy_setopt(j->h, CURLOPT_MAX_RECV_SPEED_LARGE,
 				 (curl_off_t)TM_MAX(o->limit_rate / (uint64_t)o->parallel, 1024u));
