@@ -153,6 +153,8 @@ static void tick(struct tm_progress *p)
 void tm_progress_update(struct tm_progress *p, uint64_t items,
 			uint64_t bytes)
 {
+	if (!p)
+		return;
 	p->items += items;
 	p->bytes += bytes;
 	tick(p);
@@ -160,6 +162,8 @@ void tm_progress_update(struct tm_progress *p, uint64_t items,
 
 void tm_progress_set(struct tm_progress *p, uint64_t items, uint64_t bytes)
 {
+	if (!p)
+		return;
 	p->items = items;
 	p->bytes = bytes;
 	tick(p);
@@ -167,7 +171,7 @@ void tm_progress_set(struct tm_progress *p, uint64_t items, uint64_t bytes)
 
 void tm_progress_done(struct tm_progress *p)
 {
-	if (!(p->flags & TM_PROGRESS_ENABLED) || p->finished)
+	if (!p || !(p->flags & TM_PROGRESS_ENABLED) || p->finished)
 		return;
 	p->finished = true;
 	draw(p, p->now(p->now_arg), true);

@@ -19,6 +19,9 @@
  * unless the caller calls tm_progress_auto()).  Output errors are
  * ignored: progress is advice, the real output is checked elsewhere.
  *
+ * A NULL progress object is accepted by update, set, done and free (no
+ * progress wanted), as a NULL stats handle is by stats.h.
+ *
  * Threads: one progress object is updated from one thread (with the
  * pool, the submitting thread, in done); it keeps no other state.
  *
