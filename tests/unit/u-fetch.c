@@ -78,7 +78,7 @@ static void test_no_network(void)
 	struct tm_err err = TM_ERR_INIT;
 	const char *unsafe[] = { "../escape.gz", "a/../../b.gz", "/" };
 	const char *done[] = { "crawl-data/x/already.warc.gz" };
-	char *existing;
+	char *existing, *d1, *d2;
 	int rc;
 
 	o.dir = dir;
@@ -90,14 +90,21 @@ static void test_no_network(void)
 	is_u64(res.bytes, 0, "nothing transferred");
 
 	existing = path_in("crawl-data/x/already.warc.gz");
-	mkdir(path_in("crawl-data"), 0777);
-	mkdir(path_in("crawl-data/x"), 0777);
+	d1 = path_in("crawl-data");
+	d2 = path_in("crawl-data/x");
+	mkdir(d1, 0777);
+	mkdir(d2, 0777);
 	write_gz(existing, 2);
 	rc = tm_fetch_run(&o, done, 1, &res, &err);
 	is_int(rc, 0, "a complete file is not fetched again");
 	is_u64(res.skipped, 1, "counted as skipped");
 	is_u64(res.ok, 0, "and not as fetched");
 	unlink(existing);
+	rmdir(d2);
+	rmdir(d1);
+	free(existing);
+	free(d1);
+	free(d2);
 
 	o.to_stdout = true;
 	is_int(tm_fetch_run(&o, unsafe, 2, &res, &err), TM_EINVAL,
@@ -110,5 +117,6 @@ int main(void)
 		return 1;
 	test_verify();
 	test_no_network();
+	rmdir(dir);
 	return tap_done();
 }
