@@ -395,7 +395,7 @@ static void done_attempt(struct fetcher *f, struct job *j, CURLcode cc)
 	}
 	if (j->status < 200 || j->status >= 300) {
 		report(f, j, "HTTP %ld (not retried)", j->status);
-		count(f, j->status == 404 ? "fetch.error.http_404" : "fetch.error.http_4xx", 1);
+		count(f, "fetch.error.http_4xx", 1);
 		finish_job(f, j, false);
 		return;
 	}
