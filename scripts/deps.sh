@@ -9,7 +9,7 @@ build-essential pkg-config make perl
 zlib1g-dev libzstd-dev libcurl4-openssl-dev libxml2-dev libxxhash-dev
 libsqlite3-dev libicu-dev libjansson-dev libisal-dev libssl-dev libjemalloc-dev
 clang libclang-rt-14-dev libfuzzer-14-dev
-sqlite3 wget nodejs xxd zstd gzip bc
+sqlite3 wget curl nginx-light nodejs xxd zstd gzip bc
 python3 python3-doc debian-handbook python3-lxml python3-html2text w3m html2text
 "
 

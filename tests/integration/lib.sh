@@ -6,7 +6,7 @@
 # (removed at exit unless TAMIS_KEEP=1); $SRC is the source tree, $DATA the
 # shared test data, $BIN the programs under test (also first in PATH).
 # Helpers: tm_must_fail CMD (fails unless CMD exits non-zero without a
-# signal), tm_exit_is N CMD, tm_cmp EXPECT ACTUAL (diff -u).
+# signal), tm_exit_is N CMD, tm_cmp EXPECT ACTUAL (diff -u), tm_atexit CMD.
 
 set -u
 
@@ -19,11 +19,21 @@ export SRC BIN DATA PATH
 tm_count=0
 tm_failed=0
 tm_scratch=$(mktemp -d "${TMPDIR:-/tmp}/tamis-test.XXXXXX")
-if [ "${TAMIS_KEEP:-0}" = 1 ]; then
-	echo "# scratch: $tm_scratch"
-else
-	trap 'rm -rf "$tm_scratch"' EXIT
-fi
+[ "${TAMIS_KEEP:-0}" = 1 ] && echo "# scratch: $tm_scratch"
+
+# tm_atexit CMD: run CMD when the script exits, last registered first (stops
+# the servers a test started, even with TAMIS_KEEP=1 or on a signal).
+tm_atexit_cmds=:
+tm_atexit() {
+	tm_atexit_cmds="$1; $tm_atexit_cmds"
+}
+tm_exit() {
+	eval "$tm_atexit_cmds"
+	cd / && [ "${TAMIS_KEEP:-0}" = 1 ] || rm -rf "$tm_scratch"
+}
+trap tm_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cd "$tm_scratch" || exit 1
 
 test_expect_success() {
