@@ -21,7 +21,7 @@ static const char about[] =
 	"skipped, so a rerun transfers nothing.  Exit 1 if any file failed.\n";
 
 static const char *opt_paths, *opt_base, *opt_dir = ".", *opt_shard;
-static bool opt_stdout;
+static bool opt_stdout, opt_no_fsync;
 static int opt_verbose;
 static long opt_retries = -1, opt_connect = -1, opt_lowtime = -1, opt_lowlimit = -1;
 static uint64_t opt_rate, opt_seed;
@@ -52,6 +52,8 @@ static const struct tm_option opts[] = {
 	  "bytes per second (default 1000)" },
 	{ TM_OPT_SIZE, 0, "limit-rate", &opt_rate, "RATE",
 	  "at most RATE bytes per second in total (e.g. 50M)" },
+	{ TM_OPT_FLAG, 0, "no-fsync", &opt_no_fsync, NULL,
+	  "rename files without waiting for the disk (faster; a machine crash may leave short files)" },
 	{ TM_OPT_U64, 0, "seed", &opt_seed, "N", "seed of the retry jitter (default: random)" },
 	{ TM_OPT_STRING, 0, "stats", &cc.stats, "FILE", "record the run in this stats database" },
 	{ TM_OPT_FLAG, 0, "progress", &cc.progress, NULL,
@@ -160,6 +162,7 @@ int main(int argc, char **argv)
 	o.prog = tm_prog;
 	o.stats = stats;
 	o.seed = opt_seed;
+	o.no_fsync = opt_no_fsync;
 	o.progress = tm_progress_new("fetch", ntake, tm_progress_auto(stderr, cc.progress), stderr);
 
 	rc = tm_fetch_run(&o, (const char *const *)take, ntake, &res, &err);

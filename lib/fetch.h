@@ -45,10 +45,11 @@ struct tm_fetch_opts {
 	struct tm_stats *stats;		/* may be NULL */
 	struct tm_progress *progress;	/* may be NULL */
 	unsigned long seed;		/* jitter seed (deterministic tests) */
+	bool no_fsync;			/* rename without waiting for the disk */
 };
 #define TM_FETCH_OPTS_INIT { "https://data.commoncrawl.org/", ".", false, 4, 8, \
 			     1.0, 60.0, 10, 30, 1000, 0, false, NULL, "tamis-fetch", \
-			     NULL, NULL, 0 }
+			     NULL, NULL, 0, false }
 
 struct tm_fetch_result {
 	uint64_t ok, failed, skipped, retries, bytes;
