@@ -5,12 +5,13 @@
 # internet: Debian's HTML documentation is served on 127.0.0.1 and crawled
 # with `wget --warc-file` (bench/mkcorpus.sh), then a `warc.paths.gz`
 # listing is written beside it as CommonCrawl publishes one.  Then it runs
-# the stages built so far over the snapshot: `tamis warc ls --verify`,
-# which reads every record, checks every digest and records its counts in
-# demo/stats.sqlite, `tamis extract`, which turns the HTML responses into
-# main-content documents (demo/docs.jsonl.zst), and `tamis stats`, which
-# prints the funnel.  The rest
-# of the pipeline (fetch, extract, ..., train) joins here as it lands.
+# the stages built so far over the snapshot: `tamis fetch` brings the WARC
+# back over HTTP from a server on 127.0.0.1 (verifying every gzip member),
+# `tamis warc ls --verify` reads every record and checks every digest,
+# `tamis extract` turns the HTML responses into main-content documents
+# (demo/docs.jsonl.zst), and `tamis stats` prints the funnel that all of
+# them recorded in demo/stats.sqlite.  The later stages (langid, filter,
+# dedup, tokenize, shard, train) join here as they land.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,7 +27,26 @@ echo "crawl-data/$CRAWL/segments/0/warc/$CRAWL-00000.warc.gz" |
 	gzip -n >"$DEMO/warc.paths.gz"
 echo "demo: snapshot in $DEMO (warc.paths.gz lists $(gzip -dc "$DEMO/warc.paths.gz" | wc -l) file)"
 
-rm -f "$DEMO/stats.sqlite"
+rm -rf "$DEMO/stats.sqlite" "$DEMO/fetched"
+
+# Serve the snapshot on 127.0.0.1 and fetch it back as from CommonCrawl.
+python3 -u -m http.server --bind 127.0.0.1 --directory "$DEMO" 0 \
+	>"$DEMO/server.out" 2>"$DEMO/server.log" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+port=
+for _ in $(seq 100); do
+	port=$(sed -n 's/^Serving HTTP on .* port \([0-9][0-9]*\).*/\1/p' "$DEMO/server.out")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+[ -n "$port" ] || { echo "demo: the local server did not start" >&2; exit 1; }
+"$BIN/tamis" fetch -i "$DEMO/warc.paths.gz" --base "http://127.0.0.1:$port/" \
+	-d "$DEMO/fetched" --stats "$DEMO/stats.sqlite"
+warc=$DEMO/fetched/crawl-data/$CRAWL/segments/0/warc/$CRAWL-00000.warc.gz
+echo "demo: fetched $(stat -c %s "$warc") bytes over HTTP into $DEMO/fetched (gzip verified)"
+kill $server 2>/dev/null || true
+
 "$BIN/tamis" warc ls --verify --stats "$DEMO/stats.sqlite" "$warc" >"$DEMO/records.tsv"
 echo "demo: $(wc -l <"$DEMO/records.tsv") records listed in $DEMO/records.tsv"
 echo "demo: by type and digest check:"
