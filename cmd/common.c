@@ -162,3 +162,12 @@ struct tm_ini *tm_cmd_load(struct tm_cmd_common *cc)
 		cc->stats = NULL;
 	return ini;
 }
+
+bool tm_cmd_too_many_errors(const struct tm_cmd_common *cc, long damaged)
+{
+	if (cc->max_errors < 0 || damaged <= cc->max_errors)
+		return false;
+	fprintf(stderr, "%s: more than %ld damaged records, stopping\n", tm_prog,
+		cc->max_errors);
+	return true;
+}

@@ -80,6 +80,12 @@ struct tm_cmd_common {
  */
 struct tm_ini *tm_cmd_load(struct tm_cmd_common *cc);
 
+/*
+ * True (after saying so on stderr) when `damaged` exceeds --max-errors:
+ * the tool then stops with TM_EXIT_BADINPUT.
+ */
+bool tm_cmd_too_many_errors(const struct tm_cmd_common *cc, long damaged);
+
 /* Flushes and checks stdout; dies (exit 1) if any write failed. */
 void tm_cmd_finish_stdout(void);
 

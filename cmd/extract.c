@@ -428,9 +428,7 @@ int main(int argc, char **argv)
 		rc = (int)extract_warc(pool, files[i], &damaged);
 		if (rc < 0)
 			status = TM_EXIT_FAIL;
-		if (cc.max_errors >= 0 && damaged > cc.max_errors) {
-			fprintf(stderr, "%s: more than %ld damaged records, stopping\n",
-				tm_prog, cc.max_errors);
+		if (tm_cmd_too_many_errors(&cc, damaged)) {
 			status = TM_EXIT_BADINPUT;
 			break;
 		}

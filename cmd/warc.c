@@ -362,9 +362,7 @@ static int cmd_ls(int argc, char **argv)
 
 		if (d < 0)
 			status = TM_EXIT_FAIL;
-		if (cc.max_errors >= 0 && damaged > cc.max_errors) {
-			fprintf(stderr, "%s: more than %ld damaged records, stopping\n",
-				tm_prog, cc.max_errors);
+		if (tm_cmd_too_many_errors(&cc, damaged)) {
 			status = TM_EXIT_BADINPUT;
 			break;
 		}
