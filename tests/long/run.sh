@@ -5,7 +5,8 @@
 #      from its checked-in corpus, into a scratch corpus; a crash fails;
 #   2. the threaded unit tests under ThreadSanitizer, at full size
 #      (TAMIS_LONG=1);
-#   3. large data: `tamis warc ls` against warcio.js on the 151 MB,
+#   3. tamis extract -j 2 under TSan on real WARCs, identical to -j 1;
+#   4. large data: `tamis warc ls` against warcio.js on the 151 MB,
 #      12,046-record wget crawl of bench/mkcorpus.sh (every offset, type
 #      and URI equal).
 # Prints TAP-ish progress; exits non-zero on the first failure.
@@ -38,6 +39,17 @@ make -s DEVELOPER=1 OUT=build/tsan SANITIZE=thread \
 	build/tsan/build/tests/u-pool build/tsan/build/tests/u-stats
 TAMIS_LONG=1 TAMIS_SRC=$ROOT TAMIS_DATA=$ROOT/../shared/data \
 	prove -e '' build/tsan/build/tests/u-pool build/tsan/build/tests/u-stats
+
+echo "== ThreadSanitizer: tamis extract -j 2 on real WARCs, same output as -j 1"
+make -s DEVELOPER=1 OUT=build/tsan SANITIZE=thread build/tsan/bin/tamis-extract
+W=$ROOT/../shared/data/warc
+TSAN_OPTIONS=halt_on_error=1 build/tsan/bin/tamis-extract -j 2 \
+	"$W/resiliparse/warcfile.warc.gz" "$W/dolma/sample-0000.warc.gz" \
+	"$W/resiliparse/clueweb-quirk.warc.gz" >"$SCRATCH/tsan.jsonl"
+bin/tamis-extract -j 1 "$W/resiliparse/warcfile.warc.gz" "$W/dolma/sample-0000.warc.gz" \
+	"$W/resiliparse/clueweb-quirk.warc.gz" >"$SCRATCH/j1.jsonl"
+cmp "$SCRATCH/tsan.jsonl" "$SCRATCH/j1.jsonl"
+echo "ok: no race reported, identical output"
 
 echo "== large data: tamis warc ls vs warcio.js on the wget crawl"
 bench/mkcorpus.sh
