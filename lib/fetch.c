@@ -458,7 +458,7 @@ int tm_fetch_run(const struct tm_fetch_opts *o, const char *const *paths,
 		 size_t n, struct tm_fetch_result *res, struct tm_err *err)
 {
 	struct fetcher f;
-	size_t i, left;
+	size_t i, left, lo = 0;
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -521,23 +521,28 @@ int tm_fetch_run(const struct tm_fetch_opts *o, const char *const *paths,
 		int still, msgs;
 		CURLMsg *m;
 
-		left = 0;
-		for (i = 0; i < n; i++) {
+		/*
+		 * Jobs finish roughly in order: skip the finished prefix, and stop
+		 * scanning at the first job never tried once no slot is free, so
+		 * a listing of a whole crawl costs little per wake-up.
+		 */
+		while (lo < n && (f.jobs[lo].state == J_DONE || f.jobs[lo].state == J_FAILED))
+			lo++;
+		left = n - lo;
+		for (i = lo; i < n; i++) {
 			struct job *j = &f.jobs[i];
 
-			if (j->state == J_WAIT) {
-				left++;
-				if (f.running < o->parallel && j->next_try <= t && f.local_rc == 0) {
-					if ((rc = start(&f, j)) < 0) {
-						f.local_rc = rc;
-						finish_job(&f, j, false);
-						continue;
-					}
-				} else if (j->next_try > t) {
-					wait = TM_MIN(wait, j->next_try - t);
+			if (j->state != J_WAIT)
+				continue;
+			if (f.running < o->parallel && j->next_try <= t && f.local_rc == 0) {
+				if ((rc = start(&f, j)) < 0) {
+					f.local_rc = rc;
+					finish_job(&f, j, false);
 				}
-			} else if (j->state == J_RUN) {
-				left++;
+			} else if (j->next_try > t) {
+				wait = TM_MIN(wait, j->next_try - t);
+			} else if (j->attempts == 0 && f.running >= o->parallel) {
+				break;	/* the rest are fresh jobs waiting for a slot */
 			}
 		}
 		if (!left || (f.local_rc && !f.running))
