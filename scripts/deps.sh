@@ -11,6 +11,7 @@ libsqlite3-dev libicu-dev libjansson-dev libisal-dev libssl-dev libjemalloc-dev
 clang libclang-rt-14-dev libfuzzer-14-dev
 sqlite3 wget curl nginx-light nodejs xxd zstd gzip bc
 python3 python3-doc debian-handbook python3-lxml python3-html2text w3m html2text
+libcld2-dev fasttext iso-codes
 "
 
 missing=
