@@ -6,6 +6,9 @@
 #include "conf.h"
 #include "ini.h"
 #include "pool.h"
+#include "progress.h"
+
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -170,4 +173,18 @@ bool tm_cmd_too_many_errors(const struct tm_cmd_common *cc, long damaged)
 	fprintf(stderr, "%s: more than %ld damaged records, stopping\n", tm_prog,
 		cc->max_errors);
 	return true;
+}
+
+struct tm_progress *tm_cmd_progress(const struct tm_cmd_common *cc, const char *name,
+				    char *const *files, int nfiles)
+{
+	uint64_t total = 0;
+	struct stat st;
+	int i;
+
+	for (i = 0; i < nfiles; i++)
+		if (strcmp(files[i], "-") && !stat(files[i], &st))
+			total += (uint64_t)st.st_size;
+	return tm_progress_new(name, total, tm_progress_auto(stderr, cc->progress) |
+			       TM_PROGRESS_BYTES, stderr);
 }

@@ -86,6 +86,16 @@ struct tm_ini *tm_cmd_load(struct tm_cmd_common *cc);
  */
 bool tm_cmd_too_many_errors(const struct tm_cmd_common *cc, long damaged);
 
+struct tm_progress;
+
+/*
+ * A byte progress meter named `name` over the input files (their sizes
+ * summed; "-" and unreadable ones count 0), shown when stderr is a
+ * terminal or cc->progress is set.  Free with tm_progress_free().
+ */
+struct tm_progress *tm_cmd_progress(const struct tm_cmd_common *cc, const char *name,
+				    char *const *files, int nfiles);
+
 /* Flushes and checks stdout; dies (exit 1) if any write failed. */
 void tm_cmd_finish_stdout(void);
 

@@ -381,7 +381,6 @@ int main(int argc, char **argv)
 	char **files;
 	int nfiles, i, status = TM_EXIT_OK, rc;
 	long damaged = 0;
-	uint64_t total = 0;
 
 	tm_cmd_init("tamis-extract");
 	tm_cmd_options(synopsis, about, opts, &argc, argv);
@@ -405,15 +404,7 @@ int main(int argc, char **argv)
 	tm_stats_hist_def(R.stats, "extract.html_bytes", TM_HIST_LOG2, 1, 1 << 26, 26);
 	if (tm_writer_open(opt_out, TM_CODEC_AUTO, 0, &R.w, &err) < 0)
 		die_err(&err);
-	for (i = 0; i < nfiles; i++) {
-		struct stat st;
-
-		if (strcmp(files[i], "-") && !stat(files[i], &st))
-			total += (uint64_t)st.st_size;
-	}
-	R.progress = tm_progress_new("extract", total,
-				     tm_progress_auto(stderr, cc.progress) |
-				     TM_PROGRESS_BYTES, stderr);
+	R.progress = tm_cmd_progress(&cc, "extract", files, nfiles);
 
 	pool = tm_pool_new((int)cc.threads, 0, work, done, &R);
 	tm_pool_set_worker(pool, worker_init, worker_fini);

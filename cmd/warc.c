@@ -343,17 +343,7 @@ static int cmd_ls(int argc, char **argv)
 	}
 	files = argc > 1 ? argv + 1 : stdin_only;
 	nfiles = argc > 1 ? argc - 1 : 1;
-	{
-		uint64_t total = 0;
-		struct stat st;
-
-		for (i = 0; i < nfiles; i++)
-			if (strcmp(files[i], "-") && !stat(files[i], &st))
-				total += (uint64_t)st.st_size;
-		progress = tm_progress_new("warc ls", total,
-					   tm_progress_auto(stderr, cc.progress) |
-					   TM_PROGRESS_BYTES, stderr);
-	}
+	progress = tm_cmd_progress(&cc, "warc ls", files, nfiles);
 	for (i = 0; i < nfiles; i++) {
 		long d;
 
