@@ -13,6 +13,8 @@
 #   --cap N       at most N test lines per language and length (default 200)
 #   --record      append a dated markdown block with machine info to bench/RESULTS.md
 #   --peers-only  skip tamis (block titled "peers only, tamis pending")
+#   --setup       only install the peers (npm) and build cld2-lines, then exit
+#                 (scripts/langid-corpus.sh uses them to clean its corpus)
 # env:   TAMIS_BIN  directory holding tamis (default: bin)
 #        REPS       timed repetitions per tool and length (default 3; median)
 #
@@ -29,15 +31,16 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-RECORD=0 PEERS_ONLY=0 CAP=200 INPUT=bench/work/langid/heldout.tsv FORCE_UDHR=0
+SETUP_ONLY=0 RECORD=0 PEERS_ONLY=0 CAP=200 INPUT=bench/work/langid/heldout.tsv FORCE_UDHR=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--record) RECORD=1 ;;
 	--peers-only) PEERS_ONLY=1 ;;
+	--setup) SETUP_ONLY=1 ;;
 	--input) INPUT=$2; shift ;;
 	--udhr) FORCE_UDHR=1 ;;
 	--cap) CAP=$2; shift ;;
-	-h | --help) sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,30s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "langid.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -61,15 +64,6 @@ if [ "$PEERS_ONLY" -eq 0 ] && [ ! -x "$TAMIS" ]; then
 fi
 
 mkdir -p "$W" "$D"
-rm -f "$D"/*.pred "$D"/*.times "$D"/*.supported "$D"/*.raw
-if [ "$FORCE_UDHR" -eq 1 ] || { [ ! -f "$INPUT" ] && [ "$INPUT" = bench/work/langid/heldout.tsv ]; }; then
-	[ "$FORCE_UDHR" -eq 1 ] || echo "langid.sh: $INPUT missing: using the UDHR instead" >&2
-	INPUT=$W/udhr.tsv
-	[ -s "$INPUT" ] || "$PY" bench/langid_eval.py udhr "$UDHR" "$INPUT"
-fi
-[ -f "$INPUT" ] || die "$INPUT not found"
-"$PY" bench/langid_eval.py cut "$INPUT" "$D" "$CAP"
-
 for p in $NPM_PKGS; do
 	have=$(node -p "require('./$LANGID_NODE_DIR/node_modules/${p%@*}/package.json').version" 2>/dev/null || true)
 	if [ "$have" != "${p##*@}" ]; then
@@ -86,9 +80,20 @@ if [ ! -x "$CLD2" ] || [ bench/cld2-lines.cc -nt "$CLD2" ]; then
 	g++ -O2 -o "$CLD2" bench/cld2-lines.cc -lcld2_full -lcld2
 fi
 
+[ "$SETUP_ONLY" -eq 0 ] || { echo "$FTZ"; echo "$CLD2"; exit 0; }
+
+rm -f "$D"/*.pred "$D"/*.times "$D"/*.supported "$D"/*.raw
+if [ "$FORCE_UDHR" -eq 1 ] || { [ ! -f "$INPUT" ] && [ "$INPUT" = bench/work/langid/heldout.tsv ]; }; then
+	[ "$FORCE_UDHR" -eq 1 ] || echo "langid.sh: $INPUT missing: using the UDHR instead" >&2
+	INPUT=$W/udhr.tsv
+	[ -s "$INPUT" ] || "$PY" bench/langid_eval.py udhr "$UDHR" "$INPUT"
+fi
+[ -f "$INPUT" ] || die "$INPUT not found"
+"$PY" bench/langid_eval.py cut "$INPUT" "$D" "$CAP"
+
 # run_tamis: the one place that knows how tamis is asked; stdin one text a
 # line, stdout lang<TAB>score a line.  Change here when the CLI settles.
-run_tamis() { "$TAMIS" langid --plain; }
+run_tamis() { "$TAMIS" langid --plain -j1; }
 
 tools=(cld2 fasttext eld franc cld3)
 [ "$PEERS_ONLY" -eq 1 ] || tools+=(tamis)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs every Debian package tamis needs to build, test, benchmark and run
-# its demo.  Idempotent: packages already installed are not touched, and
+# its demo (with --corpus: also the language-id corpus).  Idempotent: packages already installed are not touched, and
 # apt-get runs only when something is missing.  Needs root (or sudo).
 set -eu
 
@@ -13,6 +13,17 @@ sqlite3 wget curl nginx-light nodejs xxd zstd gzip bc
 python3 python3-doc debian-handbook python3-lxml python3-html2text w3m html2text
 libcld2-dev fasttext iso-codes
 "
+# `deps.sh --corpus`: also what `make langid-model` reads its text from
+# (translated man pages, gettext catalogues, fortunes); not needed to build or test.
+if [ "${1:-}" = --corpus ]; then
+	PKGS="$PKGS gettext groff-base manpages-cs manpages-da manpages-de
+manpages-el manpages-es manpages-fi manpages-fr manpages-hu manpages-id
+manpages-it manpages-ja manpages-mk manpages-nb manpages-nl manpages-pl
+manpages-pt-br manpages-ro manpages-ru manpages-sr manpages-sv manpages-tr
+manpages-uk manpages-vi manpages-zh fortunes fortunes-zh fortunes-bg
+fortunes-br fortunes-cs fortunes-de fortunes-eo fortunes-es fortunes-ga
+fortunes-it fortunes-pl fortunes-ru"
+fi
 
 missing=
 for p in $PKGS; do
