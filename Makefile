@@ -5,6 +5,7 @@
 #   make check-long      longer suites: fuzzing for a while, large data, TSan
 #   make bench           benchmarks against peers (bench/*.sh), figures in bench/RESULTS.md
 #   make demo            the end-to-end demo on a local crawl
+#   make langid-model    rebuild filters/langid.tlid from Debian text + UDHR
 #   make fuzz            libFuzzer targets (clang) in $(OUT)/build/fuzz
 #   make install PREFIX=/usr/local
 #
@@ -24,7 +25,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 CFLAGS ?= -O2 -g
-BASE_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE -Ilib -Itests/unit \
+BASE_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE -Ilib -Ifilters -Itests/unit \
 	      -MMD -MP -fno-strict-aliasing
 LDLIBS = $(PKG_LIBS) -lm -pthread
 # jemalloc for the programs: libxml2 builds a tree per page, and glibc's
@@ -77,7 +78,7 @@ FUZZ_BIN = $(patsubst tests/fuzz/f-%.c,$(B)/fuzz/fuzz-%,$(FUZZ_SRC))
 MAN = $(wildcard docs/man/*.1)
 
 .PHONY: all check check-long test test-unit test-integration test-fuzz \
-	bench demo fuzz install clean help deps
+	bench demo fuzz install clean help deps langid-model
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -149,10 +150,23 @@ bench: all
 demo: all
 	./scripts/demo.sh
 
+# The default language-id model, filters/langid.tlid (committed): the
+# corpus from Debian's translated prose and the UDHR (scripts/langid-corpus.sh,
+# minutes), then training (a few minutes, one thread, deterministic).
+LANGID_TRAIN = --minn 2 --dim 28 --epochs 15 --epoch-floor 200k --epoch-cap 500k \
+	--min-bytes 12000 --prior 0.2 --seed 1
+langid-model: all
+	./scripts/deps.sh --corpus
+	./scripts/langid-corpus.sh
+	$(BIN)/tamis-langid train $(LANGID_TRAIN) -o filters/langid.tlid \
+		bench/work/langid/train.tsv
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(CMD_BIN) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(MAN),install -m 644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	install -d $(DESTDIR)$(PREFIX)/share/tamis
+	install -m 644 filters/langid.tlid $(DESTDIR)$(PREFIX)/share/tamis/
 
 clean:
 	rm -rf build bin

@@ -164,6 +164,7 @@ def cmd_score(d, tools):
             ln, w, c = x.split()
             times[t, ln] = (float(w), float(c))
     rows = []
+    recs = {}
     per = open(os.path.join(d, 'per-language.tsv'), 'w', encoding='utf-8')
     per.write('tool\tlength\tlang\tsupported\tlines\trecall\tprecision\ttop_confusions\n')
     for ln in ('s', 'p'):
@@ -185,6 +186,7 @@ def cmd_score(d, tools):
                 else:
                     conf[g][p] += 1
             rec = {l: ok[l] / tot[l] for l in langs}
+            recs[t, ln] = rec
             for l in langs:
                 prec = ok[l] / npred[l] if npred[l] else float('nan')
                 cs = ','.join('%s:%d' % kv for kv in conf[l].most_common(3))
@@ -201,6 +203,22 @@ def cmd_score(d, tools):
     print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     for r in rows:
         print('| %s | %s | %d | %d | %.3f | %d | %.3f | %.3f | %.0f | %.0f |' % r)
+    if 'tamis' not in tools:
+        return
+    # pairwise: tamis and one peer on the input languages both support
+    print()
+    print('| tamis vs | lines | common langs | peer macro acc | tamis macro acc | tamis lines/s per peer\'s |')
+    print('| --- | --- | ---: | ---: | ---: | ---: |')
+    for ln in ('s', 'p'):
+        langs = set(readlines(os.path.join(d, ln + '.gold')))
+        for t in tools:
+            if t == 'tamis':
+                continue
+            both = sorted(langs & sup[t] & sup['tamis'])
+            mean = lambda r: sum(r[l] for l in both) / len(both) if both else float('nan')
+            print('| %s | %s | %d | %.3f | %.3f | %.2fx |' % (
+                t, {'s': '~100 ch', 'p': '~500 ch'}[ln], len(both), mean(recs[t, ln]),
+                mean(recs['tamis', ln]), times[t, ln][1] / times['tamis', ln][1]))
 
 
 if __name__ == '__main__':

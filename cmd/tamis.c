@@ -22,7 +22,7 @@ static const struct tool tools[] = {
 	{ "fetch", "download CommonCrawl files over HTTP, resumably" },
 	{ "warc", "list WARC records (ls) and print one record (cat --verify)" },
 	{ "extract", "WARC/WET records to clean main-content documents" },
-	{ "langid", "identify the language of documents" },
+	{ "langid", "identify the language of documents (and train models)" },
 	{ "filter", "quality, safety and PII filters" },
 	{ "dedup", "URL, exact, MinHash-LSH and line-level de-duplication" },
 	{ "tokenize", "BPE-tokenize documents (tiktoken-exact)" },

@@ -22,6 +22,10 @@ const struct tm_ini_key tm_conf_schema[] = {
 	{ "extract", "max_html", TM_INI_SIZE, "decoded HTML larger than this is skipped" },
 	{ "extract", "whole_page", TM_INI_BOOL, "all visible text, no boilerplate removal" },
 	{ "extract", "source", TM_INI_STRING, "the documents' \"source\" field" },
+	{ "langid", "model", TM_INI_STRING, "the language-id model; empty: the installed one" },
+	{ "langid", "min_score", TM_INI_FLOAT,
+	  "documents whose best language scores under this are removed" },
+	{ "langid", "keep", TM_INI_STRING, "keep only these languages; empty: all" },
 };
 
 const size_t tm_conf_schema_len = TM_ARRAY_SIZE(tm_conf_schema);
