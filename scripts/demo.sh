@@ -9,9 +9,10 @@
 # back over HTTP from a server on 127.0.0.1 (verifying every gzip member),
 # `tamis warc ls --verify` reads every record and checks every digest,
 # `tamis extract` turns the HTML responses into main-content documents
-# (demo/docs.jsonl.zst), and `tamis stats` prints the funnel that all of
-# them recorded in demo/stats.sqlite.  The later stages (langid, filter,
-# dedup, tokenize, shard, train) join here as they land.
+# (demo/docs.jsonl.zst), `tamis langid` tags their language and writes one
+# file per language (demo/by-lang/), and `tamis stats` prints the funnel
+# that all of them recorded in demo/stats.sqlite.  The later stages
+# (filter, dedup, tokenize, shard, train) join here as they land.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -65,6 +66,12 @@ print("    title:", d["metadata"].get("title", ""))
 for t in d["text"][:600].splitlines():
     print("    |", t)
 print("    | ...")' || true
-echo "demo: skipped records by reason:"
+rm -rf "$DEMO/by-lang"
+"$BIN/tamis" langid --stats "$DEMO/stats.sqlite" --split-dir "$DEMO/by-lang" \
+	--split-ext .jsonl.zst "$DEMO/docs.jsonl.zst"
+echo "demo: documents per language (tamis langid; kept when the score is >= 0.65) in $DEMO/by-lang:"
+sqlite3 "$DEMO/stats.sqlite" "SELECT '    ' || substr(name, 13) || ': ' || value FROM counters
+	WHERE name LIKE 'langid.lang.%' ORDER BY value DESC, name LIMIT 12"
+echo "demo: skipped records and documents by reason:"
 sqlite3 "$DEMO/stats.sqlite" "SELECT '    ' || reason || ': ' || docs FROM removals ORDER BY docs DESC"
 "$BIN/tamis" stats "$DEMO/stats.sqlite"
