@@ -113,7 +113,7 @@ $(B)/fuzz/replay-%: $(B)/tests/fuzz/f-%.o $(B)/tests/fuzz/replay.o $(LIBTAMIS)
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -g -O1
 $(B)/fuzz/fuzz-%: tests/fuzz/f-%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) \
+	$(Q_LD)$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ilib -Ifilters $(PKG_CFLAGS) \
 		$(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)

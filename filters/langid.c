@@ -17,6 +17,16 @@
 #include <xxhash.h>
 
 #define BOUNDARY 0x20
+/* The two hot loops are also built for AVX2 (chosen at load time) and,
+ * with GCC, vectorised at -O3 whatever the build's -O. */
+#if defined(__clang__)
+#define HOT_LOOP __attribute__((target_clones("avx2", "default")))
+#else
+#define HOT_LOOP __attribute__((target_clones("avx2", "default"), optimize("O3")))
+#endif
+/* The largest model file accepted (a compressed one is never inflated
+ * past it, nor past the size its header implies). */
+#define MAX_FILE ((size_t)1 << 31)
 #define FNV_PRIME 0x100000001b3ULL
 #define SCRIPT_WORDS 4		/* bitset of UScriptCode < 256 */
 #define MAX_SEEN 32		/* distinct scripts tracked per text */
@@ -249,7 +259,7 @@ static void script_prior(struct tm_lid_ctx *c)
  * vectorised at -O3 whatever the build's -O: int8 rows widen to floats
  * eight at a time.
  */
-__attribute__((target_clones("avx2", "default"), optimize("O3")))
+HOT_LOOP
 static void hidden_q(float *restrict h, const int8_t *restrict eq,
 		     const uint32_t *restrict feat, size_t nfeat, int dim)
 {
@@ -302,7 +312,7 @@ static void hidden(struct tm_lid_ctx *c)
 }
 
 /* Logits and softmax over c->allowed; c->logit[l] becomes p(l). */
-__attribute__((target_clones("avx2", "default"), optimize("O3")))
+HOT_LOOP
 static void softmax(struct tm_lid_ctx *c)
 {
 	const struct tm_lid_model *m = c->m;
@@ -509,7 +519,7 @@ int tm_lid_save(const struct tm_lid_model *m, const char *path, struct tm_err *e
 {
 	struct tm_buf b = TM_BUF_INIT;
 	struct tm_writer *w;
-	size_t nb = (size_t)1 << m->bucket_bits;
+	size_t nb = (size_t)1 << m->bucket_bits, len;
 	int l, j, rc;
 
 	if (!m->eq)
@@ -534,7 +544,10 @@ int tm_lid_save(const struct tm_lid_model *m, const char *path, struct tm_err *e
 	put_floats(&b, m->w, (size_t)m->nlang * m->dim);
 	tm_buf_add(&b, m->eq, nb * ((size_t)m->dim + 4));
 	put64(&b, XXH64(b.buf, b.len, 0));
-	if ((rc = tm_writer_open(path, TM_CODEC_AUTO, 19, &w, err)) < 0) {
+	len = strlen(path);
+	if ((rc = tm_writer_open(path, TM_CODEC_AUTO,
+				 len > 4 && !strcmp(path + len - 4, ".zst") ? 19 : 0,
+				 &w, err)) < 0) {
 		tm_buf_release(&b);
 		return rc;
 	}
@@ -607,6 +620,8 @@ static int parse_model(struct tm_lid_model *m, const char *name, struct tm_err *
 		memcpy(&m->logsize[l], p + off + TM_LID_CODE_MAX + 8 * SCRIPT_WORDS, 4);
 		if (!(m->logsize[l] >= 0 && m->logsize[l] < 64))
 			return bad(err, name, off, "a language's text size is out of range");
+		if (get32(p + off + TM_LID_CODE_MAX + 8 * SCRIPT_WORDS + 4))
+			return bad(err, name, off, "a reserved field is not 0");
 	}
 	/* codes sit LANG_BYTES apart: copy them to a dense array */
 	{
@@ -623,7 +638,84 @@ static int parse_model(struct tm_lid_model *m, const char *name, struct tm_err *
 	m->w = (float *)(void *)(m->data + off);
 	off += 4 * (size_t)m->nlang * m->dim;
 	m->eq = (int8_t *)(m->data + off);
+	/* NaN or huge weights would make every score NaN: refuse them */
+	for (l = 0; l < m->nlang * m->dim; l++)
+		if (!(fabsf(m->w[l]) <= 1e6f))
+			return bad(err, name, HEADER_BYTES + (size_t)m->nlang * LANG_BYTES + 4 * (size_t)l,
+				   "an output weight is not a finite number under 1e6");
+	for (off = 0; off < nb; off++) {
+		float sc;
+
+		memcpy(&sc, m->eq + off * ((size_t)m->dim + 4) + m->dim, 4);
+		if (!(sc >= 0 && sc <= 1e6f))
+			return bad(err, name, (size_t)((const char *)m->eq - m->data) +
+				   off * ((size_t)m->dim + 4) + m->dim,
+				   "a feature-row scale is not a finite number in 0..1e6");
+	}
 	tm_lid_set_prior(m, m->prior);
+	return 0;
+}
+
+/*
+ * The file size a model header implies, or 0 when the header is not
+ * (yet) a model's: then the bytes read so far decide the error.
+ */
+static size_t implied_size(const unsigned char *p, size_t len)
+{
+	uint32_t nlang, dim, bits;
+
+	if (len < HEADER_BYTES || memcmp(p, MAGIC, 8))
+		return 0;
+	nlang = get32(p + 12);
+	dim = get32(p + 16);
+	bits = get32(p + 20);
+	if (!nlang || nlang > 100000 || !dim || dim > 1024 || bits > 30)
+		return 0;
+	return HEADER_BYTES + (size_t)nlang * LANG_BYTES + 4 * (size_t)nlang * dim +
+	       ((size_t)1 << bits) * ((size_t)dim + 4) + 8;
+}
+
+/*
+ * Reads (inflating) what `r` holds into a model, never past the size the
+ * header implies (one byte more shows that the file is too long) nor
+ * MAX_FILE: a small compressed file cannot make us allocate gigabytes.
+ */
+static int read_model(struct tm_reader *r, const char *name, size_t hint,
+		      struct tm_lid_model **out, struct tm_err *err)
+{
+	struct tm_lid_model *m = tm_xcalloc(1, sizeof(*m));
+	size_t got, limit = MAX_FILE;
+	int rc = 0;
+
+	tm_buf_init(&m->file, TM_MIN(hint, MAX_FILE) + 1);
+	for (;;) {
+		size_t want;
+
+		if (m->file.len >= HEADER_BYTES && limit == MAX_FILE) {
+			size_t need = implied_size((const unsigned char *)m->file.buf, m->file.len);
+
+			limit = need && need < MAX_FILE ? need + 1 : MAX_FILE;
+		}
+		if (m->file.len >= limit)
+			break;
+		if (m->file.alloc - m->file.len < (1 << 16))
+			tm_buf_grow(&m->file, TM_MIN(m->file.len, limit));
+		want = TM_MIN(m->file.alloc - m->file.len - 1, limit - m->file.len);
+		rc = tm_reader_read(r, m->file.buf + m->file.len, want, &got, err);
+		if (rc < 0 || !got)
+			break;
+		tm_buf_setlen(&m->file, m->file.len + got);
+	}
+	tm_reader_free(r);
+	m->data = m->file.buf;
+	m->size = m->file.len;
+	if (rc < 0 || (m->size >= MAX_FILE &&
+		       (rc = bad(err, name, MAX_FILE, "larger than 2 GiB")) < 0) ||
+	    (rc = parse_model(m, name, err)) < 0) {
+		tm_lid_free(m);
+		return rc;
+	}
+	*out = m;
 	return 0;
 }
 
@@ -636,26 +728,7 @@ int tm_lid_load_mem(const void *data, size_t len, const char *name,
 	*out = NULL;
 	if ((rc = tm_reader_open_mem(data, len, name, &r, err)) < 0)
 		return rc;
-	{
-		struct tm_lid_model *m = tm_xcalloc(1, sizeof(*m));
-		char chunk[1 << 16];
-		size_t got;
-
-		tm_buf_init(&m->file, 0);
-		while ((rc = tm_reader_read(r, chunk, sizeof(chunk), &got, err)) == 0 && got)
-			tm_buf_add(&m->file, chunk, got);
-		tm_reader_free(r);
-		m->data = m->file.buf;
-		m->size = m->file.len;
-		if (rc == 0)
-			rc = parse_model(m, name, err);
-		if (rc < 0) {
-			tm_lid_free(m);
-			return rc;
-		}
-		*out = m;
-	}
-	return 0;
+	return read_model(r, name, len, out, err);
 }
 
 /*
@@ -695,10 +768,8 @@ static int map_plain(const char *path, struct tm_lid_model **out, struct tm_err 
 
 int tm_lid_load(const char *path, struct tm_lid_model **out, struct tm_err *err)
 {
-	struct tm_buf raw = TM_BUF_INIT;
 	struct tm_reader *r;
 	struct stat st;
-	size_t got;
 	int rc;
 
 	*out = NULL;
@@ -706,33 +777,8 @@ int tm_lid_load(const char *path, struct tm_lid_model **out, struct tm_err *err)
 		return rc;
 	if ((rc = tm_reader_open(path, &r, err)) < 0)
 		return rc;
-	tm_buf_grow(&raw, stat(path, &st) == 0 ? (size_t)st.st_size + 1 : 1 << 20);
-	for (;;) {
-		if (raw.alloc - raw.len < (1 << 16))
-			tm_buf_grow(&raw, raw.len);	/* doubles */
-		rc = tm_reader_read(r, raw.buf + raw.len, raw.alloc - raw.len - 1, &got, err);
-		if (rc < 0 || !got)
-			break;
-		tm_buf_setlen(&raw, raw.len + got);
-	}
-	tm_reader_free(r);
-	if (rc < 0) {
-		tm_buf_release(&raw);
-		return rc;
-	}
-	{
-		struct tm_lid_model *m = tm_xcalloc(1, sizeof(*m));
-
-		m->file = raw;	/* decompressed already: the model owns it */
-		m->data = m->file.buf;
-		m->size = m->file.len;
-		if ((rc = parse_model(m, path, err)) < 0) {
-			tm_lid_free(m);
-			return rc;
-		}
-		*out = m;
-	}
-	return 0;
+	return read_model(r, path, stat(path, &st) == 0 ? (size_t)st.st_size : 1 << 20,
+			  out, err);
 }
 
 /* ---------------------------------------------------------------- training */
@@ -803,6 +849,7 @@ static int read_tsv(const char *path, struct lang_text **out, int *nout,
 					cap = cap ? 2 * cap : 64;
 					v = tm_xrealloc(v, (size_t)cap * sizeof(*v));
 				}
+				memset(v[n].code, 0, sizeof(v[n].code));
 				memcpy(v[n].code, line.buf, cl + 1);
 				tm_buf_init(&v[n].text, 0);
 				n++;
