@@ -7,6 +7,7 @@
 #include "ini.h"
 #include "pool.h"
 #include "progress.h"
+#include "stats.h"
 
 #include <sys/stat.h>
 
@@ -187,4 +188,24 @@ struct tm_progress *tm_cmd_progress(const struct tm_cmd_common *cc, const char *
 			total += (uint64_t)st.st_size;
 	return tm_progress_new(name, total, tm_progress_auto(stderr, cc->progress) |
 			       TM_PROGRESS_BYTES, stderr);
+}
+
+int tm_cmd_stats_close(struct tm_stats *st, uint64_t docs_in, uint64_t docs_out,
+		       uint64_t bytes_in, uint64_t bytes_out, int status)
+{
+	struct tm_stats_totals t = { 0 };
+	struct tm_err err = TM_ERR_INIT;
+
+	if (!st)
+		return status;
+	t.docs_in = docs_in;
+	t.docs_out = docs_out;
+	t.bytes_in = bytes_in;
+	t.bytes_out = bytes_out;
+	tm_stats_totals_add(st, &t);
+	if (tm_stats_close(st, status, &err) < 0) {
+		warn_err(&err);
+		return TM_EXIT_FAIL;
+	}
+	return status;
 }

@@ -96,6 +96,17 @@ struct tm_progress;
 struct tm_progress *tm_cmd_progress(const struct tm_cmd_common *cc, const char *name,
 				    char *const *files, int nfiles);
 
+struct tm_stats;
+
+/*
+ * Ends a stage's stats run: adds the stage totals (documents and bytes in
+ * and out), closes the file with `status`.  Returns `status`, or
+ * TM_EXIT_FAIL (after saying why) when the last write failed.  st NULL:
+ * returns status.
+ */
+int tm_cmd_stats_close(struct tm_stats *st, uint64_t docs_in, uint64_t docs_out,
+		       uint64_t bytes_in, uint64_t bytes_out, int status);
+
 /* Flushes and checks stdout; dies (exit 1) if any write failed. */
 void tm_cmd_finish_stdout(void);
 

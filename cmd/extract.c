@@ -437,19 +437,8 @@ int main(int argc, char **argv)
 		warn_err(&err);
 		status = TM_EXIT_FAIL;
 	}
-	if (R.stats) {
-		struct tm_stats_totals t = { 0 };
-
-		t.docs_in = R.docs_in;
-		t.docs_out = R.kept;
-		t.bytes_in = R.bytes_in;
-		t.bytes_out = R.bytes_out;
-		tm_stats_totals_add(R.stats, &t);
-		tm_stats_count(R.stats, "extract.replaced_bytes", (int64_t)R.replaced);
-		if (tm_stats_close(R.stats, status, &err) < 0) {
-			warn_err(&err);
-			status = TM_EXIT_FAIL;
-		}
-	}
+	tm_stats_count(R.stats, "extract.replaced_bytes", (int64_t)R.replaced);
+	status = tm_cmd_stats_close(R.stats, R.docs_in, R.kept, R.bytes_in, R.bytes_out,
+				    status);
 	return status;
 }

@@ -641,19 +641,8 @@ static int tag_main(int argc, char **argv)
 		warn_err(&err);
 		status = TM_EXIT_FAIL;
 	}
-	if (R.stats) {
-		struct tm_stats_totals t = { 0 };
-
-		t.docs_in = R.docs_in;
-		t.docs_out = R.docs_out;
-		t.bytes_in = R.bytes_in;
-		t.bytes_out = R.bytes_out;
-		tm_stats_totals_add(R.stats, &t);
-		if (tm_stats_close(R.stats, status, &err) < 0) {
-			warn_err(&err);
-			status = TM_EXIT_FAIL;
-		}
-	}
+	status = tm_cmd_stats_close(R.stats, R.docs_in, R.docs_out, R.bytes_in,
+				    R.bytes_out, status);
 	tm_lid_free((struct tm_lid_model *)R.m);
 	free(R.keep);
 	free(R.per_lang);
