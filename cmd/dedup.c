@@ -7,6 +7,8 @@
 #include "hmap.h"
 #include "ini.h"
 #include "jsonl.h"
+#include "lsh.h"
+#include "minhash.h"
 #include "norm.h"
 #include "progress.h"
 #include "stats.h"
@@ -19,6 +21,32 @@
 
 static const char url_synopsis[] = "tamis dedup url [options] [FILE...]";
 static const char exact_synopsis[] = "tamis dedup exact [options] [FILE...]";
+static const char minhash_synopsis[] = "tamis dedup minhash [options] [FILE...]";
+static const char sign_synopsis[] = "tamis dedup sign [options] FILE -o SIG";
+static const char bucket_synopsis[] = "tamis dedup bucket [options] --bands A-B SIG... -o PAIRS";
+static const char cluster_synopsis[] = "tamis dedup cluster [options] PAIRS... -o REMOVE";
+static const char apply_synopsis[] = "tamis dedup apply [options] --remove REMOVE [FILE...]";
+
+static const char minhash_about[] =
+	"Removes near-duplicates: documents whose MinHash signatures (word 5-gram\n"
+	"shingles of the normalised text, 14 bands x 8 rows) share a band are\n"
+	"joined into clusters, and each cluster keeps its first document.  Reads\n"
+	"its input twice (standard input is spooled); the cluster stages sign,\n"
+	"bucket, cluster and apply keep exactly the same documents.\n";
+static const char sign_about[] =
+	"Cluster stage 1: writes the band keys of every document of FILE to SIG\n"
+	"(docs/DEDUP.md), numbered in input order as minhash numbers them.\n";
+static const char bucket_about[] =
+	"Cluster stage 2: for bands A to B (0-based), sorts the band keys of all\n"
+	"SIG files (given in input order) and writes the pairs of documents that\n"
+	"share one: each to the first document with that key.\n";
+static const char cluster_about[] =
+	"Cluster stage 3: union-find over the pairs of all PAIRS files; writes the\n"
+	"numbers of the documents that are not the first of their cluster, one\n"
+	"per line, ascending.\n";
+static const char apply_about[] =
+	"Cluster stage 4: copies the documents of the FILEs (numbered from --start\n"
+	"in input order) except those listed in REMOVE.\n";
 
 static const char url_about[] =
 	"Keeps, of all documents whose metadata.url is the same once normalised\n"
@@ -32,7 +60,9 @@ static const char exact_about[] =
 	"(NFKC, case folded, punctuation removed, white space collapsed): the key\n"
 	"is XXH3-128 of that form.  One pass, output in input order.\n";
 
-static const char *opt_out;
+static const char *opt_out, *opt_bands_range, *opt_remove;
+static long opt_bands = 14, opt_rows = 8, opt_ngram = 5;
+static uint64_t opt_seed = 1, opt_start;
 static bool opt_stats_docs;
 static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 
@@ -51,6 +81,21 @@ static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 
 static const struct tm_option opts[] = { DEDUP_OPTS };
 
+#define SHAPE_OPTS \
+	{ TM_OPT_INT, 0, "bands", &opt_bands, "B", "LSH bands (default 14)" }, \
+	{ TM_OPT_INT, 0, "rows", &opt_rows, "R", "rows per band (default 8)" }, \
+	{ TM_OPT_INT, 0, "ngram", &opt_ngram, "N", "words per shingle (default 5)" }, \
+	{ TM_OPT_U64, 0, "seed", &opt_seed, "S", "hash seed (default 1)" }
+
+static const struct tm_option minhash_opts[] = { SHAPE_OPTS, DEDUP_OPTS };
+static const struct tm_option bucket_opts[] = {
+	{ TM_OPT_STRING, 0, "bands", &opt_bands_range, "A-B", "the bands to bucket (required)" },
+	DEDUP_OPTS };
+static const struct tm_option apply_opts[] = {
+	{ TM_OPT_STRING, 0, "remove", &opt_remove, "REMOVE", "the list from tamis dedup cluster" },
+	{ TM_OPT_U64, 0, "start", &opt_start, "N", "the number of the first document (default 0)" },
+	DEDUP_OPTS };
+
 struct run {
 	const char *stage;
 	struct tm_stats *stats;
@@ -59,6 +104,12 @@ struct run {
 	struct tm_hmap *map;
 	struct tm_norm *norm;
 	struct tm_buf scratch;
+	struct tm_minhash *mh;
+	struct tm_lsh *lsh;
+	uint32_t sig[TM_MINHASH_MAX_BANDS * TM_MINHASH_MAX_ROWS];
+	uint64_t keys[TM_MINHASH_MAX_BANDS];
+	uint64_t *remove;	/* apply: sorted document numbers */
+	size_t nremove;
 	uint64_t index;		/* documents read, over all inputs */
 	uint64_t docs_in, docs_out, bytes_in, bytes_out, removed, removed_bytes;
 	long malformed;
@@ -237,6 +288,135 @@ static int url_apply(struct tm_doc *doc, const struct tm_buf *line)
 	return emit(doc, line, v && v->a == R.index, "dedup.url.older_capture");
 }
 
+/* ---------------------------------------------------------------- minhash */
+
+#define SIG_MAGIC "TMSIG001"
+#define SIG_END "TMSIGEND"
+#define PAIRS_MAGIC "TMPAIRS1"
+
+static int minhash_scan(struct tm_doc *doc, const struct tm_buf *line)
+{
+	size_t len;
+	const char *text = tm_doc_text(doc, &len);
+
+	(void)line;
+	R.index++;
+	tm_lsh_add(R.lsh, tm_minhash_sign(R.mh, text, len, R.sig, R.keys) ? R.keys : NULL);
+	return 0;
+}
+
+static int minhash_apply(struct tm_doc *doc, const struct tm_buf *line)
+{
+	uint64_t i = R.index++;
+
+	return emit(doc, line, tm_uf_find(tm_lsh_uf(R.lsh), i) == i,
+		    "dedup.minhash.near_duplicate");
+}
+
+/* The cluster sizes, into the histogram dedup.minhash.cluster_size. */
+static void cluster_sizes(void)
+{
+	struct tm_uf *uf = tm_lsh_uf(R.lsh);
+	uint64_t n = tm_lsh_count(R.lsh), i, clusters = 0;
+	uint32_t *size = tm_xcalloc(n ? n : 1, sizeof(*size));
+
+	for (i = 0; i < n; i++)
+		size[tm_uf_find(uf, i)]++;
+	tm_stats_hist_def(R.stats, "dedup.minhash.cluster_size", TM_HIST_LOG2, 1, 1 << 20, 20);
+	for (i = 0; i < n; i++) {
+		if (size[i] > 1) {
+			tm_stats_hist_add(R.stats, "dedup.minhash.cluster_size", size[i]);
+			clusters++;
+		}
+	}
+	tm_stats_count(R.stats, "dedup.minhash.clusters", (int64_t)clusters);
+	free(size);
+}
+
+static void put_u32(struct tm_buf *b, uint32_t v)
+{
+	tm_buf_add(b, &v, 4);	/* host order = little-endian (docs/DEDUP.md) */
+}
+
+static void put_u64(struct tm_buf *b, uint64_t v)
+{
+	tm_buf_add(b, &v, 8);
+}
+
+static int sign_doc(struct tm_doc *doc, const struct tm_buf *line)
+{
+	struct tm_err err = TM_ERR_INIT;
+	size_t len;
+	const char *text = tm_doc_text(doc, &len);
+	uint64_t has = tm_minhash_sign(R.mh, text, len, R.sig, R.keys) ? 1 : 0;
+	int j;
+
+	R.index++;
+	R.docs_in++;
+	R.bytes_in += line->len + 1;
+	tm_buf_reset(&R.scratch);
+	put_u64(&R.scratch, has);
+	for (j = 0; j < opt_bands; j++)
+		put_u64(&R.scratch, has ? R.keys[j] : 0);
+	if (tm_writer_write(R.w, R.scratch.buf, R.scratch.len, &err) < 0) {
+		warn_err(&err);
+		R.status = TM_EXIT_FAIL;
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_doc(struct tm_doc *doc, const struct tm_buf *line)
+{
+	uint64_t i = opt_start + R.index++;
+	size_t lo = 0, hi = R.nremove;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (R.remove[mid] < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return emit(doc, line, !(lo < R.nremove && R.remove[lo] == i),
+		    "dedup.minhash.near_duplicate");
+}
+
+static void load_remove(const char *path)
+{
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_reader *in;
+	struct tm_buf line = TM_BUF_INIT;
+	size_t cap = 0;
+	long lineno = 0;
+	int rc;
+
+	if (tm_reader_open(path, &in, &err) < 0)
+		die_err(&err);
+	while ((rc = tm_reader_getline(in, &line, 64, true, &err)) > 0) {
+		char *end;
+		unsigned long long v;
+
+		lineno++;
+		errno = 0;
+		v = strtoull(line.buf, &end, 10);
+		if (!line.len || *end || errno ||
+		    (R.nremove && v <= R.remove[R.nremove - 1]))
+			die("%s: line %ld: expected a document number above the previous "
+			    "one, got '%s'", path, lineno, line.buf);
+		if (R.nremove == cap) {
+			cap = cap ? 2 * cap : 1024;
+			R.remove = tm_xrealloc(R.remove, cap * sizeof(*R.remove));
+		}
+		R.remove[R.nremove++] = v;
+	}
+	if (rc < 0)
+		die_err(&err);
+	tm_buf_release(&line);
+	tm_reader_free(in);
+}
+
 /* Standard input, copied to a temporary file so that it can be read twice. */
 static int spool_stdin(void)
 {
@@ -261,7 +441,13 @@ static int spool_stdin(void)
 	return fd;
 }
 
-static int run(const char *stage, int argc, char **argv, bool twice)
+typedef int (*doc_fn)(struct tm_doc *doc, const struct tm_buf *line);
+
+/*
+ * One document stage: `scan` (may be NULL) reads every input first, then
+ * `apply` reads them again and decides; output to -o or stdout.
+ */
+static int run(const char *stage, int argc, char **argv, doc_fn scan, doc_fn apply)
 {
 	struct tm_err err = TM_ERR_INIT;
 	char *stdin_only[] = { (char *)"-", NULL };
@@ -274,26 +460,63 @@ static int run(const char *stage, int argc, char **argv, bool twice)
 	R.map = tm_hmap_new(1 << 16);
 	R.norm = tm_norm_new();
 	tm_buf_init(&R.scratch, 0);
-	if (twice && nfiles == 1 && !strcmp(files[0], "-"))
+	if (scan == minhash_scan || apply == sign_doc) {
+		struct tm_minhash_opts mo = TM_MINHASH_OPTS_INIT;
+
+		if (opt_bands < 1 || opt_bands > TM_MINHASH_MAX_BANDS || opt_rows < 1 ||
+		    opt_rows > TM_MINHASH_MAX_ROWS || opt_ngram < 1 || opt_ngram > 100)
+			die("--bands 1..%d, --rows 1..%d and --ngram 1..100 expected",
+			    TM_MINHASH_MAX_BANDS, TM_MINHASH_MAX_ROWS);
+		mo.bands = (int)opt_bands;
+		mo.rows = (int)opt_rows;
+		mo.ngram = (int)opt_ngram;
+		mo.seed = opt_seed;
+		R.mh = tm_minhash_new(&mo);
+		R.lsh = tm_lsh_new(mo.bands);
+	}
+	if (apply == apply_doc)
+		load_remove(opt_remove);
+	if (scan && nfiles == 1 && !strcmp(files[0], "-"))
 		spool = spool_stdin();
 	if (cc.stats && tm_stats_open(cc.stats, stage, argc, argv, &R.stats, &err) < 0)
 		die_err(&err);
 	tm_stats_set_docs(R.stats, opt_stats_docs);
 	if (tm_writer_open(opt_out, TM_CODEC_AUTO, 0, &R.w, &err) < 0)
 		die_err(&err);
+	if (apply == sign_doc) {
+		tm_buf_reset(&R.scratch);
+		tm_buf_add(&R.scratch, SIG_MAGIC, 8);
+		put_u32(&R.scratch, (uint32_t)opt_bands);
+		put_u32(&R.scratch, (uint32_t)opt_rows);
+		put_u32(&R.scratch, (uint32_t)opt_ngram);
+		put_u32(&R.scratch, 0);
+		put_u64(&R.scratch, opt_seed);
+		if (tm_writer_write(R.w, R.scratch.buf, R.scratch.len, &err) < 0)
+			die_err(&err);
+	}
 	R.progress = tm_cmd_progress(&cc, stage, files, nfiles);
-	if (twice) {
+	if (scan) {
 		for (i = 0; i < nfiles && !R.status; i++)
-			if (each_doc(files[i], spool, true, url_scan) < 0 && !R.status)
+			if (each_doc(files[i], spool, true, scan) < 0 && !R.status)
 				R.status = TM_EXIT_FAIL;
 		R.index = 0;
 		R.malformed = 0;
+		if (scan == minhash_scan)
+			cluster_sizes();
 	}
 	for (i = 0; i < nfiles && !R.status; i++) {
 		tm_stats_add_input(R.stats, files[i]);
-		if (each_doc(files[i], spool, false, twice ? url_apply : exact_doc) < 0 &&
-		    !R.status)
+		if (each_doc(files[i], spool, false, apply) < 0 && !R.status)
 			R.status = TM_EXIT_FAIL;
+	}
+	if (apply == sign_doc && !R.status) {
+		tm_buf_reset(&R.scratch);
+		put_u64(&R.scratch, R.index);
+		tm_buf_add(&R.scratch, SIG_END, 8);
+		if (tm_writer_write(R.w, R.scratch.buf, R.scratch.len, &err) < 0) {
+			warn_err(&err);
+			R.status = TM_EXIT_FAIL;
+		}
 	}
 	tm_progress_done(R.progress);
 	tm_progress_free(R.progress);
@@ -303,42 +526,264 @@ static int run(const char *stage, int argc, char **argv, bool twice)
 		warn_err(&err);
 		R.status = TM_EXIT_FAIL;
 	}
-	tm_stats_mem_peak(R.stats, tm_hmap_bytes(R.map));
+	tm_stats_mem_peak(R.stats, tm_hmap_bytes(R.map) + (R.lsh ? tm_lsh_bytes(R.lsh) : 0));
 	R.status = tm_cmd_stats_close(R.stats, R.docs_in, R.docs_out, R.bytes_in,
 				      R.bytes_out, R.status);
 	tm_hmap_free(R.map);
 	tm_norm_free(R.norm);
+	tm_minhash_free(R.mh);
+	tm_lsh_free(R.lsh);
+	free(R.remove);
 	tm_buf_release(&R.scratch);
 	if (spool >= 0)
 		close(spool);
 	return R.status;
 }
 
+/* ---------------------------------------------------------------- bucket, cluster */
+
+struct keydoc {
+	uint64_t key, doc;
+};
+
+static int cmp_keydoc(const void *a, const void *b)
+{
+	const struct keydoc *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+struct sigfile {
+	const char *path;
+	FILE *f;
+	uint32_t bands;
+	uint64_t ndocs, first;	/* documents, number of the first */
+};
+
+static void open_sig(struct sigfile *sf, const char *path, uint64_t first)
+{
+	unsigned char h[32], t[16];
+	uint32_t rows, ngram;
+	uint64_t seed;
+	long size;
+
+	sf->path = path;
+	sf->first = first;
+	if (!(sf->f = fopen(path, "rb")))
+		die("%s: cannot open: %s", path, strerror(errno));
+	if (fread(h, 1, 32, sf->f) != 32 || memcmp(h, SIG_MAGIC, 8))
+		die("%s: offset 0: expected a signature file (magic '%s')", path, SIG_MAGIC);
+	memcpy(&sf->bands, h + 8, 4);
+	memcpy(&rows, h + 12, 4);
+	memcpy(&ngram, h + 16, 4);
+	memcpy(&seed, h + 24, 8);
+	if (fseek(sf->f, -16, SEEK_END) < 0 || fread(t, 1, 16, sf->f) != 16 ||
+	    memcmp(t + 8, SIG_END, 8) || (size = ftell(sf->f)) < 0)
+		die("%s: the end marker '%s' is missing: truncated or still being written",
+		    path, SIG_END);
+	memcpy(&sf->ndocs, t, 8);
+	if (!sf->bands || sf->bands > TM_MINHASH_MAX_BANDS ||
+	    (uint64_t)size != 32 + 16 + sf->ndocs * 8 * (1 + (uint64_t)sf->bands))
+		die("%s: %ld bytes do not hold %" PRIu64 " documents of %u bands", path, size,
+		    sf->ndocs, sf->bands);
+	(void)rows;
+	(void)ngram;
+	(void)seed;
+}
+
+static int bucket_main(int argc, char **argv)
+{
+	struct tm_err err = TM_ERR_INIT;
+	struct sigfile *sf;
+	struct tm_writer *w;
+	struct tm_buf out = TM_BUF_INIT;
+	unsigned a, b;
+	uint64_t total = 0, pairs = 0;
+	int i, n = argc - 1;
+	char c;
+
+	tm_cmd_options(bucket_synopsis, bucket_about, bucket_opts, &argc, argv);
+	n = argc - 1;
+	if (!opt_bands_range || sscanf(opt_bands_range, "%u-%u%c", &a, &b, &c) != 2 || a > b)
+		usage_error(bucket_synopsis, bucket_opts, "--bands A-B is required (e.g. 0-13)");
+	if (n < 1 || !opt_out)
+		usage_error(bucket_synopsis, bucket_opts, "SIG files and -o PAIRS are required");
+	sf = tm_xcalloc((size_t)n, sizeof(*sf));
+	for (i = 0; i < n; i++) {
+		open_sig(&sf[i], argv[i + 1], total);
+		total += sf[i].ndocs;
+		if (sf[i].bands != sf[0].bands)
+			die("%s: %u bands, %s has %u", sf[i].path, sf[i].bands, sf[0].path,
+			    sf[0].bands);
+		if (b >= sf[i].bands)
+			die("--bands %s: the signatures have bands 0-%u", opt_bands_range,
+			    sf[i].bands - 1);
+	}
+	if (tm_writer_open(opt_out, TM_CODEC_AUTO, 0, &w, &err) < 0)
+		die_err(&err);
+	tm_buf_add(&out, PAIRS_MAGIC, 8);
+	put_u64(&out, total);
+	for (unsigned band = a; band <= b; band++) {
+		struct keydoc *kd = tm_xmalloc((total ? total : 1) * sizeof(*kd));
+		uint64_t m = 0, k, rec[1 + TM_MINHASH_MAX_BANDS];
+
+		for (i = 0; i < n; i++) {
+			if (fseek(sf[i].f, 32, SEEK_SET) < 0)
+				die("%s: %s", sf[i].path, strerror(errno));
+			for (k = 0; k < sf[i].ndocs; k++) {
+				if (fread(rec, 8, 1 + sf[i].bands, sf[i].f) != 1 + sf[i].bands)
+					die("%s: short read", sf[i].path);
+				if (rec[0]) {
+					kd[m].key = rec[1 + band];
+					kd[m++].doc = sf[i].first + k;
+				}
+			}
+		}
+		qsort(kd, m, sizeof(*kd), cmp_keydoc);
+		for (k = 1; k < m; k++) {
+			uint64_t j = k;
+
+			if (kd[k].key != kd[k - 1].key)
+				continue;
+			while (j > 0 && kd[j - 1].key == kd[k].key)
+				j--;
+			put_u64(&out, kd[j].doc);
+			put_u64(&out, kd[k].doc);
+			pairs++;
+			if (out.len >= 1 << 20) {
+				if (tm_writer_write(w, out.buf, out.len, &err) < 0)
+					die_err(&err);
+				tm_buf_reset(&out);
+			}
+		}
+		free(kd);
+	}
+	if (tm_writer_write(w, out.buf, out.len, &err) < 0 || tm_writer_commit(w, &err) < 0)
+		die_err(&err);
+	fprintf(stderr, "%s: bands %u-%u of %" PRIu64 " documents: %" PRIu64 " pairs\n",
+		tm_prog, a, b, total, pairs);
+	for (i = 0; i < n; i++)
+		fclose(sf[i].f);
+	free(sf);
+	tm_buf_release(&out);
+	return 0;
+}
+
+static int cluster_main(int argc, char **argv)
+{
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_uf *uf = tm_uf_new(0);
+	struct tm_writer *w;
+	struct tm_buf out = TM_BUF_INIT;
+	uint64_t total = 0, i, removed = 0;
+	int f;
+
+	tm_cmd_options(cluster_synopsis, cluster_about, opts, &argc, argv);
+	if (argc < 2 || !opt_out)
+		usage_error(cluster_synopsis, opts, "PAIRS files and -o REMOVE are required");
+	for (f = 1; f < argc; f++) {
+		FILE *in = fopen(argv[f], "rb");
+		unsigned char h[16];
+		uint64_t p[2], n;
+
+		if (!in)
+			die("%s: cannot open: %s", argv[f], strerror(errno));
+		if (fread(h, 1, 16, in) != 16 || memcmp(h, PAIRS_MAGIC, 8))
+			die("%s: offset 0: expected a pairs file (magic '%s')", argv[f], PAIRS_MAGIC);
+		memcpy(&n, h + 8, 8);
+		if (total && n != total)
+			die("%s: made from %" PRIu64 " documents, the others from %" PRIu64,
+			    argv[f], n, total);
+		total = n;
+		tm_uf_grow(uf, total);
+		while (fread(p, 8, 2, in) == 2) {
+			if (p[0] >= total || p[1] >= total)
+				die("%s: document %" PRIu64 " of %" PRIu64, argv[f],
+				    TM_MAX(p[0], p[1]), total);
+			tm_uf_union(uf, p[0], p[1]);
+		}
+		if (ferror(in))
+			die("%s: read error", argv[f]);
+		fclose(in);
+	}
+	if (tm_writer_open(opt_out, TM_CODEC_AUTO, 0, &w, &err) < 0)
+		die_err(&err);
+	for (i = 0; i < total; i++) {
+		if (tm_uf_find(uf, i) != i) {
+			tm_buf_addf(&out, "%" PRIu64 "\n", i);
+			removed++;
+		}
+		if (out.len >= 1 << 20 || i + 1 == total) {
+			if (tm_writer_write(w, out.buf, out.len, &err) < 0)
+				die_err(&err);
+			tm_buf_reset(&out);
+		}
+	}
+	if (tm_writer_commit(w, &err) < 0)
+		die_err(&err);
+	fprintf(stderr, "%s: %" PRIu64 " of %" PRIu64 " documents to remove\n", tm_prog,
+		removed, total);
+	tm_uf_free(uf);
+	tm_buf_release(&out);
+	return 0;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: %s\n       %s\n", url_synopsis, exact_synopsis);
+	fprintf(stderr, "usage: %s\n       %s\n       %s\n       %s\n       %s\n"
+		"       %s\n       %s\n", url_synopsis, exact_synopsis, minhash_synopsis,
+		sign_synopsis, bucket_synopsis, cluster_synopsis, apply_synopsis);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		const char *synopsis, *about;
+		const struct tm_option *opts;
+		doc_fn scan, apply;
+	} cmds[] = {
+		{ "url", url_synopsis, url_about, opts, url_scan, url_apply },
+		{ "exact", exact_synopsis, exact_about, opts, NULL, exact_doc },
+		{ "minhash", minhash_synopsis, minhash_about, minhash_opts, minhash_scan,
+		  minhash_apply },
+		{ "sign", sign_synopsis, sign_about, minhash_opts, NULL, sign_doc },
+		{ "apply", apply_synopsis, apply_about, apply_opts, NULL, apply_doc },
+	};
+	char prog[64];
+	size_t i;
+
 	tm_cmd_init("tamis-dedup");
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage();
 		return argc < 2 ? TM_EXIT_USAGE : TM_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "url")) {
-		tm_cmd_init("tamis-dedup url");
-		argc--, argv++;
-		tm_cmd_options(url_synopsis, url_about, opts, &argc, argv);
-		return run("dedup-url", argc, argv, true);
+	snprintf(prog, sizeof(prog), "tamis-dedup %s", argv[1]);
+	if (!strcmp(argv[1], "bucket")) {
+		tm_cmd_init(prog);
+		return bucket_main(argc - 1, argv + 1);
 	}
-	if (!strcmp(argv[1], "exact")) {
-		tm_cmd_init("tamis-dedup exact");
-		argc--, argv++;
-		tm_cmd_options(exact_synopsis, exact_about, opts, &argc, argv);
-		return run("dedup-exact", argc, argv, false);
+	if (!strcmp(argv[1], "cluster")) {
+		tm_cmd_init(prog);
+		return cluster_main(argc - 1, argv + 1);
 	}
-	fprintf(stderr, "tamis-dedup: '%s' is not a dedup command (url, exact; minhash and "
-		"lines are not built yet).\nTry 'tamis dedup --help'.\n", argv[1]);
+	for (i = 0; i < TM_ARRAY_SIZE(cmds); i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		tm_cmd_init(prog);
+		argc--, argv++;
+		tm_cmd_options(cmds[i].synopsis, cmds[i].about, cmds[i].opts, &argc, argv);
+		if (cmds[i].apply == sign_doc && (argc != 2 || !opt_out))
+			usage_error(sign_synopsis, minhash_opts, "one FILE and -o SIG are required");
+		if (cmds[i].apply == apply_doc && !opt_remove)
+			usage_error(apply_synopsis, apply_opts, "--remove REMOVE is required");
+		snprintf(prog, sizeof(prog), "dedup-%s", cmds[i].name);
+		return run(prog, argc, argv, cmds[i].scan, cmds[i].apply);
+	}
+	fprintf(stderr, "tamis-dedup: '%s' is not a dedup command (url, exact, minhash, sign, "
+		"bucket, cluster, apply; lines is not built yet).\nTry 'tamis dedup --help'.\n",
+		argv[1]);
 	return TM_EXIT_USAGE;
 }

@@ -114,14 +114,47 @@ void tm_norm_text(struct tm_norm *n, const char *text, size_t len, struct tm_buf
 	add_utf8(out, n->nrm, n->nlen);
 }
 
+/* True for code points of scripts written without spaces between words. */
+static bool unspaced(UChar c)
+{
+	return (c >= 0x0e00 && c <= 0x0eff) ||	/* Thai, Lao */
+	       (c >= 0x1000 && c <= 0x109f) ||	/* Myanmar */
+	       (c >= 0x1780 && c <= 0x17ff) ||	/* Khmer */
+	       (c >= 0x3040 && c <= 0x30ff) ||	/* kana */
+	       (c >= 0x3400 && c <= 0x9fff) ||	/* Han */
+	       (c >= 0xf900 && c <= 0xfaff) ||	/* Han compatibility */
+	       (c >= 0xd840 && c <= 0xd87f);	/* lead surrogates of planes 2-3: Han */
+}
+
 size_t tm_norm_words(struct tm_norm *n, const char *text, size_t len,
 		     void (*fn)(void *arg, const char *word, size_t wlen), void *arg)
 {
 	UErrorCode e = U_ZERO_ERROR;
-	int32_t a, b;
+	int32_t a, b, i;
 	size_t count = 0;
 
 	normalise(n, text, len);
+	for (i = 0; i < n->nlen && !unspaced(n->nrm[i]); i++)
+		;
+	if (i == n->nlen) {
+		/* spaced scripts only: after normalise() the words are exactly
+		 * the space-separated runs, as ICU would find them */
+		const char *p, *end, *sp;
+
+		tm_buf_reset(&n->word);
+		add_utf8(&n->word, n->nrm, n->nlen);
+		p = n->word.buf;
+		end = p + n->word.len;
+		while (p < end) {
+			sp = memchr(p, ' ', (size_t)(end - p));
+			if (!sp)
+				sp = end;
+			fn(arg, p, (size_t)(sp - p));
+			count++;
+			p = sp + 1;
+		}
+		return count;
+	}
 	ubrk_setText(n->words, n->nrm, n->nlen, &e);
 	if (U_FAILURE(e))
 		BUG("ubrk_setText: %s", u_errorName(e));

@@ -132,7 +132,100 @@ test_expect_success 'malformed lines are reported with file and line, once, and 
 '
 
 test_expect_success 'an unknown dedup command is a usage error that says what exists' '
-	tm_exit_is 2 tamis dedup fuzzy 2>err && grep "url, exact" err
+	tm_exit_is 2 tamis dedup fuzzy 2>err && grep "url, exact, minhash" err
+'
+
+# Near-duplicates: each real document (of 60+ words) four times, three of
+# them edited (2% of the words replaced, a sentence inserted), spread over
+# three files.
+test_expect_success 'minhash: near-duplicate corpus from the real documents' '
+	python3 - <<-\EOF
+	import json, random
+	random.seed(7)
+	docs = [json.loads(l) for l in open("docs")]
+	docs = [d for d in docs if len(d["text"].split()) > 60]
+	out = [open("part%d.jsonl" % i, "w") for i in range(3)]
+	n = 0
+	for d in docs:
+	    w = d["text"].split()
+	    variants = [w]
+	    for k in range(3):
+	        v = list(w)
+	        for _ in range(max(1, len(v) // 50)):
+	            v[random.randrange(len(v))] = random.choice(["alpha", "beta", "gamma"])
+	        v.insert(random.randrange(len(v)), "This line was added by an editor.")
+	        variants.append(v)
+	    for v in variants:
+	        e = dict(d, id="%s-%d" % (d["id"], n), text=" ".join(v))
+	        out[n % 3].write(json.dumps(e, ensure_ascii=False) + "\n")
+	        n += 1
+	EOF
+	test $(cat part0.jsonl part1.jsonl part2.jsonl | wc -l) -ge 120
+'
+
+test_expect_success 'minhash: most edited copies go, every page keeps one copy, clusters are counted' '
+	cat part0.jsonl part1.jsonl part2.jsonl >all.jsonl &&
+	tamis dedup minhash --stats mh.sqlite all.jsonl >stream.jsonl &&
+	n=$(wc -l <all.jsonl) && k=$(wc -l <stream.jsonl) &&
+	test $k -lt $((n * 45 / 100)) &&
+	python3 -c "import json, collections, re
+src = [json.loads(l) for l in open(\"all.jsonl\")]
+kept = [json.loads(l) for l in open(\"stream.jsonl\")]
+group = lambda d: int(d[\"id\"].rsplit(\"-\", 1)[1]) // 4
+def sh(t):
+    w = re.sub(r\"[^\\w\\s]\", \"\", t.lower()).split()
+    return {tuple(w[i:i + 5]) for i in range(max(1, len(w) - 4))}
+kg = collections.Counter(map(group, kept))
+ks = [sh(d[\"text\"]) for d in kept]
+for g in set(map(group, src)) - set(kg):
+    o = sh([d for d in src if group(d) == g][0][\"text\"])
+    best = max(len(o & k) / len(o | k) for k in ks)
+    assert best >= 0.5, (g, best)" &&
+	test "$(sqlite3 mh.sqlite "select docs from removals where reason = '\''dedup.minhash.near_duplicate'\''")" = $((n - k)) &&
+	test "$(sqlite3 mh.sqlite "select sum(count) from histograms where name = '\''dedup.minhash.cluster_size'\''")" = \
+		"$(sqlite3 mh.sqlite "select value from counters where name = '\''dedup.minhash.clusters'\''")"
+'
+
+test_expect_success 'minhash: the cluster stages keep exactly what the streaming mode keeps' '
+	for i in 0 1 2; do tamis dedup sign part$i.jsonl -o part$i.sig || return 1; done &&
+	tamis dedup bucket --bands 0-4 part0.sig part1.sig part2.sig -o a.pairs 2>/dev/null &&
+	tamis dedup bucket --bands 5-13 part0.sig part1.sig part2.sig -o b.pairs 2>/dev/null &&
+	tamis dedup cluster a.pairs b.pairs -o remove.txt 2>/dev/null &&
+	tamis dedup apply --remove remove.txt part0.jsonl part1.jsonl part2.jsonl >staged.jsonl &&
+	tm_cmp stream.jsonl staged.jsonl &&
+	s0=$(tamis dedup apply --remove remove.txt part0.jsonl | wc -l) &&
+	n0=$(wc -l <part0.jsonl) &&
+	s1=$(tamis dedup apply --remove remove.txt --start $n0 part1.jsonl | wc -l) &&
+	n1=$(wc -l <part1.jsonl) &&
+	s2=$(tamis dedup apply --remove remove.txt --start $((n0 + n1)) part2.jsonl | wc -l) &&
+	test $((s0 + s1 + s2)) = $(wc -l <stream.jsonl)
+'
+
+test_expect_success 'minhash: identical texts are always removed, unrelated ones never' '
+	tamis dedup minhash docs >u1 && tamis dedup exact docs >u2 &&
+	test $(wc -l <u1) -le $(wc -l <u2) &&
+	cat docs docs >twice && tamis dedup minhash twice >u3 && tm_cmp u1 u3
+'
+
+test_expect_success 'minhash: stdin, Thai and Chinese text without spaces' '
+	python3 - <<-\EOF
+	import json
+	th = "ข้อ ๑ มนุษย์ทั้งหลายเกิดมามีอิสระและเสมอภาคกันในเกียรติศักดิ์และสิทธิ ต่างมีเหตุผลและมโนธรรม และควรปฏิบัติต่อกันด้วยเจตนารมณ์แห่งภราดรภาพ"
+	zh = "人人生而自由，在尊严和权利上一律平等。他们赋有理性和良心，并应以兄弟关系的精神相对待。"
+	with open("cjk", "w") as f:
+	    for i, t in enumerate([th, th + " ", zh, zh.replace("。", "！"), "完全不同的一句话，没有任何关系，只是为了测试。"]):
+	        f.write(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n")
+	EOF
+	tamis dedup minhash <cjk >out && ids out >got && printf "0\n2\n4\n" | tm_cmp - got
+'
+
+test_expect_success 'cluster stages: a truncated signature file or a bad remove list is refused' '
+	head -c 100 part0.sig >cut.sig &&
+	tm_exit_is 1 tamis dedup bucket --bands 0-1 cut.sig -o x.pairs 2>err &&
+	grep "cut.sig" err && test ! -e x.pairs &&
+	printf "3\n2\n" >bad.txt &&
+	tm_exit_is 1 tamis dedup apply --remove bad.txt part0.jsonl >/dev/null 2>err &&
+	grep "bad.txt: line 2" err
 '
 
 test_done

@@ -1,0 +1,43 @@
+/*
+ * lsh.h: LSH candidate clusters in one process: band keys -> union-find.
+ *
+ * Documents are added in input order and numbered 0, 1, ...  A document
+ * is joined to the first earlier document that had the same key in the
+ * same band (a star per key: the same components as joining every pair).
+ * Union by smallest number, so each cluster's root is its first document:
+ * the survivor, in this streaming mode and in the cluster stages
+ * (tamis dedup bucket/cluster), which join the same pairs.
+ * Memory: 8 bytes per document (its parent) plus the band-key map, 64 to
+ * 128 bytes per distinct (band, key): about 1 to 2 KB per document with
+ * 14 bands.  Not thread-safe.
+ */
+#ifndef TM_DEDUP_LSH_H
+#define TM_DEDUP_LSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tm_lsh;
+
+struct tm_lsh *tm_lsh_new(int bands);
+void tm_lsh_free(struct tm_lsh *l);
+
+/* Adds the next document (keys NULL: it has no signature, joins nothing);
+ * returns its number. */
+uint64_t tm_lsh_add(struct tm_lsh *l, const uint64_t *keys);
+
+/* Union-find on any numbered set: used by the cluster stage too. */
+struct tm_uf;
+struct tm_uf *tm_uf_new(uint64_t n);
+void tm_uf_free(struct tm_uf *u);
+void tm_uf_grow(struct tm_uf *u, uint64_t n);
+uint64_t tm_uf_find(struct tm_uf *u, uint64_t x);
+void tm_uf_union(struct tm_uf *u, uint64_t a, uint64_t b);
+
+/* The union-find of an LSH (to ask who survives: find(i) == i). */
+struct tm_uf *tm_lsh_uf(struct tm_lsh *l);
+uint64_t tm_lsh_count(const struct tm_lsh *l);
+size_t tm_lsh_bytes(const struct tm_lsh *l);
+
+#endif
