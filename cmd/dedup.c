@@ -26,6 +26,14 @@ static const char sign_synopsis[] = "tamis dedup sign [options] FILE -o SIG";
 static const char bucket_synopsis[] = "tamis dedup bucket [options] --bands A-B SIG... -o PAIRS";
 static const char cluster_synopsis[] = "tamis dedup cluster [options] PAIRS... -o REMOVE";
 static const char apply_synopsis[] = "tamis dedup apply [options] --remove REMOVE [FILE...]";
+static const char lines_synopsis[] = "tamis dedup lines [options] [FILE...]";
+
+static const char lines_about[] =
+	"Removes, ccNet-style, the lines that occur more than --max-count times\n"
+	"(default 6) in a bucket of --bucket documents (default 30000000): lines\n"
+	"are compared normalised (NFKC, case folded, punctuation removed, white\n"
+	"space collapsed); blank lines are kept.  A document left without a\n"
+	"non-blank line is removed.  Reads its input twice per bucket.\n";
 
 static const char minhash_about[] =
 	"Removes near-duplicates: documents whose MinHash signatures (word 5-gram\n"
@@ -62,7 +70,8 @@ static const char exact_about[] =
 
 static const char *opt_out, *opt_bands_range, *opt_remove;
 static long opt_bands = 14, opt_rows = 8, opt_ngram = 5;
-static uint64_t opt_seed = 1, opt_start;
+static uint64_t opt_seed = 1, opt_start, opt_bucket = 30000000;
+static long opt_max_count = 6;
 static bool opt_stats_docs;
 static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 
@@ -91,6 +100,11 @@ static const struct tm_option minhash_opts[] = { SHAPE_OPTS, DEDUP_OPTS };
 static const struct tm_option bucket_opts[] = {
 	{ TM_OPT_STRING, 0, "bands", &opt_bands_range, "A-B", "the bands to bucket (required)" },
 	DEDUP_OPTS };
+static const struct tm_option lines_opts[] = {
+	{ TM_OPT_INT, 0, "max-count", &opt_max_count, "N",
+	  "remove lines occurring more than N times in a bucket (default 6)" },
+	{ TM_OPT_U64, 0, "bucket", &opt_bucket, "M", "documents per bucket (default 30000000)" },
+	DEDUP_OPTS };
 static const struct tm_option apply_opts[] = {
 	{ TM_OPT_STRING, 0, "remove", &opt_remove, "REMOVE", "the list from tamis dedup cluster" },
 	{ TM_OPT_U64, 0, "start", &opt_start, "N", "the number of the first document (default 0)" },
@@ -108,9 +122,14 @@ struct run {
 	struct tm_lsh *lsh;
 	uint32_t sig[TM_MINHASH_MAX_BANDS * TM_MINHASH_MAX_ROWS];
 	uint64_t keys[TM_MINHASH_MAX_BANDS];
+	uint64_t bucket_lo, bucket_hi;	/* lines: the documents of this bucket */
+	uint64_t lines_removed, line_bytes_removed;
+	uint64_t kept_lines;		/* lines: of the current document */
+	struct tm_buf text, outline;
 	uint64_t *remove;	/* apply: sorted document numbers */
 	size_t nremove;
 	uint64_t index;		/* documents read, over all inputs */
+	uint64_t total;		/* documents in all inputs (after a scan) */
 	uint64_t docs_in, docs_out, bytes_in, bytes_out, removed, removed_bytes;
 	long malformed;
 	int status;
@@ -417,6 +436,98 @@ static void load_remove(const char *path)
 	tm_reader_free(in);
 }
 
+/* ---------------------------------------------------------------- lines */
+
+/*
+ * Calls fn(line, len, hash) for each '\n'-separated line of text whose
+ * normalised form is not empty; hash is XXH3-64 of that form.
+ */
+static void each_line(const char *text, size_t len,
+		      void (*fn)(const char *line, size_t llen, uint64_t hash, void *arg), void *arg)
+{
+	size_t a = 0;
+
+	for (;;) {
+		const char *nl = memchr(text + a, '\n', len - a);
+		size_t b = nl ? (size_t)(nl - text) : len;
+
+		tm_buf_reset(&R.scratch);
+		tm_norm_text(R.norm, text + a, b - a, &R.scratch);
+		fn(text + a, b - a, R.scratch.len ? XXH3_64bits_withSeed(R.scratch.buf,
+			R.scratch.len, opt_seed) : 0, arg);
+		if (!nl)
+			break;
+		a = b + 1;
+	}
+}
+
+static void count_line(const char *line, size_t llen, uint64_t hash, void *arg)
+{
+	bool created;
+
+	(void)line;
+	(void)llen;
+	(void)arg;
+	if (hash)
+		tm_hmap_put(R.map, tm_hmap_key(hash, 0), &created)->a++;
+}
+
+static int lines_scan(struct tm_doc *doc, const struct tm_buf *line)
+{
+	size_t len;
+	const char *text;
+	uint64_t i = R.index++;
+
+	(void)line;
+	if (i < R.bucket_lo || i >= R.bucket_hi)
+		return 0;
+	text = tm_doc_text(doc, &len);
+	each_line(text, len, count_line, NULL);
+	return 0;
+}
+
+static void keep_line(const char *line, size_t llen, uint64_t hash, void *arg)
+{
+	struct tm_hval *v = hash ? tm_hmap_get(R.map, tm_hmap_key(hash, 0)) : NULL;
+	bool *any = arg;
+
+	if (v && v->a > (uint64_t)opt_max_count) {
+		R.lines_removed++;
+		R.line_bytes_removed += llen + 1;
+		return;
+	}
+	if (R.kept_lines++)
+		tm_buf_addch(&R.text, '\n');
+	tm_buf_add(&R.text, line, llen);
+	*any = *any || hash;
+}
+
+static int lines_apply(struct tm_doc *doc, const struct tm_buf *line)
+{
+	struct tm_err err = TM_ERR_INIT;
+	size_t len;
+	const char *text;
+	uint64_t i = R.index++, before = R.lines_removed;
+	bool any = false;
+
+	if (i < R.bucket_lo || i >= R.bucket_hi)
+		return 0;
+	text = tm_doc_text(doc, &len);
+	tm_buf_reset(&R.text);
+	R.kept_lines = 0;
+	each_line(text, len, keep_line, &any);
+	if (R.lines_removed == before)
+		return emit(doc, line, true, NULL);
+	if (!any)
+		return emit(doc, line, false, "dedup.lines.no_line_left");
+	if (tm_doc_set_text(doc, R.text.buf, R.text.len, &err) < 0)
+		BUG("lines of valid text are valid: %s", err.msg);
+	tm_buf_reset(&R.outline);
+	tm_doc_write(doc, &R.outline);
+	tm_buf_setlen(&R.outline, R.outline.len - 1);	/* emit() adds the newline */
+	return emit(doc, &R.outline, true, NULL);
+}
+
 /* Standard input, copied to a temporary file so that it can be read twice. */
 static int spool_stdin(void)
 {
@@ -460,6 +571,10 @@ static int run(const char *stage, int argc, char **argv, doc_fn scan, doc_fn app
 	R.map = tm_hmap_new(1 << 16);
 	R.norm = tm_norm_new();
 	tm_buf_init(&R.scratch, 0);
+	tm_buf_init(&R.text, 0);
+	tm_buf_init(&R.outline, 0);
+	if (scan == lines_scan && (opt_max_count < 1 || opt_bucket < 1))
+		die("--max-count and --bucket must be at least 1");
 	if (scan == minhash_scan || apply == sign_doc) {
 		struct tm_minhash_opts mo = TM_MINHASH_OPTS_INIT;
 
@@ -495,19 +610,37 @@ static int run(const char *stage, int argc, char **argv, doc_fn scan, doc_fn app
 			die_err(&err);
 	}
 	R.progress = tm_cmd_progress(&cc, stage, files, nfiles);
-	if (scan) {
-		for (i = 0; i < nfiles && !R.status; i++)
-			if (each_doc(files[i], spool, true, scan) < 0 && !R.status)
-				R.status = TM_EXIT_FAIL;
-		R.index = 0;
-		R.malformed = 0;
-		if (scan == minhash_scan)
-			cluster_sizes();
-	}
-	for (i = 0; i < nfiles && !R.status; i++) {
+	for (i = 0; i < nfiles; i++)
 		tm_stats_add_input(R.stats, files[i]);
-		if (each_doc(files[i], spool, false, apply) < 0 && !R.status)
-			R.status = TM_EXIT_FAIL;
+	R.bucket_lo = 0;
+	R.bucket_hi = scan == lines_scan ? opt_bucket : UINT64_MAX;
+	do {
+		if (scan) {
+			for (i = 0; i < nfiles && !R.status; i++)
+				if (each_doc(files[i], spool, true, scan) < 0 && !R.status)
+					R.status = TM_EXIT_FAIL;
+			R.total = R.index;
+			R.index = 0;
+			R.malformed = 0;
+			if (scan == minhash_scan)
+				cluster_sizes();
+		}
+		for (i = 0; i < nfiles && !R.status; i++)
+			if (each_doc(files[i], spool, false, apply) < 0 && !R.status)
+				R.status = TM_EXIT_FAIL;
+		if (scan != lines_scan || R.bucket_hi >= R.total)
+			break;
+		/* the next bucket: the map starts afresh, memory bounded by one bucket */
+		tm_hmap_free(R.map);
+		R.map = tm_hmap_new(1 << 16);
+		R.bucket_lo = R.bucket_hi;
+		R.bucket_hi = R.bucket_hi + opt_bucket;
+		R.index = 0;
+	} while (!R.status);
+	if (scan == lines_scan) {
+		tm_stats_count(R.stats, "dedup.lines.removed_lines", (int64_t)R.lines_removed);
+		tm_stats_count(R.stats, "dedup.lines.removed_bytes",
+			       (int64_t)R.line_bytes_removed);
 	}
 	if (apply == sign_doc && !R.status) {
 		tm_buf_reset(&R.scratch);
@@ -535,6 +668,8 @@ static int run(const char *stage, int argc, char **argv, doc_fn scan, doc_fn app
 	tm_lsh_free(R.lsh);
 	free(R.remove);
 	tm_buf_release(&R.scratch);
+	tm_buf_release(&R.text);
+	tm_buf_release(&R.outline);
 	if (spool >= 0)
 		close(spool);
 	return R.status;
@@ -733,8 +868,9 @@ static int cluster_main(int argc, char **argv)
 static void usage(void)
 {
 	fprintf(stderr, "usage: %s\n       %s\n       %s\n       %s\n       %s\n"
-		"       %s\n       %s\n", url_synopsis, exact_synopsis, minhash_synopsis,
-		sign_synopsis, bucket_synopsis, cluster_synopsis, apply_synopsis);
+		"       %s\n       %s\n       %s\n", url_synopsis, exact_synopsis,
+		minhash_synopsis, sign_synopsis, bucket_synopsis, cluster_synopsis,
+		apply_synopsis, lines_synopsis);
 }
 
 int main(int argc, char **argv)
@@ -751,6 +887,7 @@ int main(int argc, char **argv)
 		  minhash_apply },
 		{ "sign", sign_synopsis, sign_about, minhash_opts, NULL, sign_doc },
 		{ "apply", apply_synopsis, apply_about, apply_opts, NULL, apply_doc },
+		{ "lines", lines_synopsis, lines_about, lines_opts, lines_scan, lines_apply },
 	};
 	char prog[64];
 	size_t i;
@@ -783,7 +920,7 @@ int main(int argc, char **argv)
 		return run(prog, argc, argv, cmds[i].scan, cmds[i].apply);
 	}
 	fprintf(stderr, "tamis-dedup: '%s' is not a dedup command (url, exact, minhash, sign, "
-		"bucket, cluster, apply; lines is not built yet).\nTry 'tamis dedup --help'.\n",
+		"bucket, cluster, apply, lines).\nTry 'tamis dedup --help'.\n",
 		argv[1]);
 	return TM_EXIT_USAGE;
 }

@@ -132,7 +132,7 @@ test_expect_success 'malformed lines are reported with file and line, once, and 
 '
 
 test_expect_success 'an unknown dedup command is a usage error that says what exists' '
-	tm_exit_is 2 tamis dedup fuzzy 2>err && grep "url, exact, minhash" err
+	tm_exit_is 2 tamis dedup fuzzy 2>err && grep "url, exact, minhash, sign, bucket, cluster, apply, lines" err
 '
 
 # Near-duplicates: each real document (of 60+ words) four times, three of
@@ -226,6 +226,49 @@ test_expect_success 'cluster stages: a truncated signature file or a bad remove 
 	printf "3\n2\n" >bad.txt &&
 	tm_exit_is 1 tamis dedup apply --remove bad.txt part0.jsonl >/dev/null 2>err &&
 	grep "bad.txt: line 2" err
+'
+
+# Line dedup: the real documents with a site's boilerplate lines added to
+# every one (spelled with varying case and punctuation), and one line that
+# occurs exactly 6 times.
+test_expect_success 'lines: boilerplate occurring more than 6 times goes, the rest stays' '
+	python3 - <<-\EOF
+	import json
+	docs = [json.loads(l) for l in open("docs")]
+	out = open("boiler.jsonl", "w")
+	for i, d in enumerate(docs):
+	    menu = ["Home | About | Contact", "HOME - ABOUT - CONTACT!"][i % 2]
+	    six = ["Six times only: this line stays."] if i < 6 else []
+	    d["text"] = "\n".join([menu] + six + [d["text"], "Copyright 2024, all rights reserved."])
+	    out.write(json.dumps(d, ensure_ascii=False) + "\n")
+	EOF
+	tamis dedup lines --stats ln.sqlite boiler.jsonl >out &&
+	! grep -qi "home.*about.*contact" out &&
+	! grep -q "Copyright 2024" out &&
+	test $(grep -c "Six times only" out) = 6 &&
+	python3 -c "import json
+a = [json.loads(l) for l in open(\"docs\")]; b = {json.loads(l)[\"id\"]: json.loads(l) for l in open(\"out\")}
+for d in a:
+    if d[\"id\"] in b and b[d[\"id\"]][\"text\"].replace(\"Six times only: this line stays.\n\", \"\") != d[\"text\"]:
+        # the documents own lines may repeat too (real pages share lines): then only those go
+        assert len(b[d[\"id\"]][\"text\"]) < len(d[\"text\"]) + 40, d[\"id\"]" &&
+	test "$(sqlite3 ln.sqlite "select value from counters where name = '\''dedup.lines.removed_lines'\''")" -ge $((2 * $(wc -l <docs)))
+'
+
+test_expect_success 'lines: buckets count separately; untouched documents are copied byte for byte' '
+	n=$(wc -l <boiler.jsonl) &&
+	tamis dedup lines --bucket 5 boiler.jsonl >out5 &&
+	test $(grep -c "Copyright 2024, all rights reserved" out5) = $n &&
+	test $(grep -ic "home.*about.*contact" out5) = $n &&
+	tamis dedup lines --max-count 1000 boiler.jsonl >outbig &&
+	tm_cmp boiler.jsonl outbig
+'
+
+test_expect_success 'lines: a document left with no line is removed and counted' '
+	printf "%s\n" "{\"id\":\"1\",\"text\":\"same\"}" "{\"id\":\"2\",\"text\":\"same\"}" >two &&
+	tamis dedup lines --max-count 1 --stats l2.sqlite two >out &&
+	test ! -s out &&
+	test "$(sqlite3 l2.sqlite "select docs from removals where reason = '\''dedup.lines.no_line_left'\''")" = 2
 '
 
 test_done
