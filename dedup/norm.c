@@ -53,16 +53,15 @@ static void grow16(UChar **p, int32_t *cap, int32_t need)
 }
 
 /* Fills n->nrm[0..nlen): normalised, punctuation out, spaces collapsed. */
-static void normalise(struct tm_norm *n, const char *text, size_t len)
+/*
+ * NFKC_Casefold of n->u16[0..l16) into n->nrm, then punctuation out and
+ * white space and controls collapsed, in place; returns the length.
+ */
+static int32_t fold_and_filter(struct tm_norm *n, int32_t l16)
 {
-	UErrorCode e = U_ZERO_ERROR;
-	int32_t l16 = 0, ln, i, o = 0;
-	int32_t in = len > INT32_MAX / 4 ? INT32_MAX / 4 : (int32_t)len;
+	UErrorCode e;
+	int32_t ln, i, o = 0;
 
-	grow16(&n->u16, &n->cap16, in + 1);
-	u_strFromUTF8WithSub(n->u16, n->cap16, &l16, text, in, 0xfffd, NULL, &e);
-	if (U_FAILURE(e))
-		BUG("u_strFromUTF8WithSub: %s", u_errorName(e));
 	for (;;) {
 		e = U_ZERO_ERROR;
 		grow16(&n->nrm, &n->capn, l16 + 16);
@@ -73,7 +72,6 @@ static void normalise(struct tm_norm *n, const char *text, size_t len)
 	}
 	if (U_FAILURE(e))
 		BUG("unorm2_normalize: %s", u_errorName(e));
-	/* in place: punctuation out, white space and controls -> one space */
 	for (i = 0; i < ln;) {
 		UChar32 c;
 		int32_t start = i;
@@ -91,6 +89,37 @@ static void normalise(struct tm_norm *n, const char *text, size_t len)
 	}
 	if (o && n->nrm[o - 1] == ' ')
 		o--;
+	return o;
+}
+
+/*
+ * Fills n->nrm[0..nlen): normalised, punctuation out, spaces collapsed.
+ * Removing a character can bring a mark next to a letter it now composes
+ * with, so the two steps repeat until nothing changes (the form is then
+ * its own normal form: exact dedup keys are stable).
+ */
+static void normalise(struct tm_norm *n, const char *text, size_t len)
+{
+	UErrorCode e = U_ZERO_ERROR;
+	int32_t l16 = 0, o, round;
+	int32_t in = len > INT32_MAX / 4 ? INT32_MAX / 4 : (int32_t)len;
+
+	grow16(&n->u16, &n->cap16, in + 1);
+	u_strFromUTF8WithSub(n->u16, n->cap16, &l16, text, in, 0xfffd, NULL, &e);
+	if (U_FAILURE(e))
+		BUG("u_strFromUTF8WithSub: %s", u_errorName(e));
+	o = fold_and_filter(n, l16);
+	for (round = 0; round < 8; round++) {
+		UBool done;
+
+		e = U_ZERO_ERROR;
+		done = unorm2_isNormalized(n->nfkc_cf, n->nrm, o, &e);
+		if (U_FAILURE(e) || done)
+			break;
+		grow16(&n->u16, &n->cap16, o + 1);
+		memcpy(n->u16, n->nrm, (size_t)o * sizeof(*n->u16));
+		o = fold_and_filter(n, o);
+	}
 	n->nlen = o;
 }
 
@@ -203,6 +232,11 @@ static void add_escaped(struct tm_buf *out, const char *s, size_t len)
 			i += 2;
 			continue;
 		}
+		if (s[i] == '%') {
+			/* a '%' that starts no escape is one itself: "%25" */
+			tm_buf_addstr(out, "%25");
+			continue;
+		}
 		tm_buf_addch(out, s[i]);
 	}
 }
@@ -241,7 +275,7 @@ int tm_url_norm(const char *url, struct tm_buf *out)
 		return -1;
 	auth = colon + 3;
 	auth_end = auth + strcspn(auth, "/?#");
-	at = memchr(auth, '@', (size_t)(auth_end - auth));
+	at = memrchr(auth, '@', (size_t)(auth_end - auth));	/* as browsers: the last */
 	host = at ? at + 1 : auth;
 	host_end = auth_end;
 	/* the port: after the last ':' that follows any IPv6 ']' */
@@ -258,6 +292,16 @@ int tm_url_norm(const char *url, struct tm_buf *out)
 		host_end--;
 	if (host_end == host)
 		return -1;
+	/* an IPv6 literal is closed; a port is digits */
+	if (*host == '[' && (host_end - host < 2 || host_end[-1] != ']' ||
+			     memchr(host + 1, '[', (size_t)(host_end - host - 1))))
+		return -1;
+	if (*host != '[' && (memchr(host, ']', (size_t)(host_end - host)) ||
+			     memchr(host, ':', (size_t)(host_end - host))))
+		return -1;
+	for (p = port; p && p < auth_end; p++)
+		if (!isdigit((unsigned char)*p))
+			return -1;
 	if (!http) {
 		for (i = 0; i < slen; i++)
 			tm_buf_addch(out, tolower((unsigned char)url[i]));

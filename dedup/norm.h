@@ -53,6 +53,9 @@ size_t tm_norm_words(struct tm_norm *n, const char *text, size_t len,
  *  - the fragment (#...) is removed; an empty path is "/";
  *  - percent-escapes of unreserved characters (A-Z a-z 0-9 - . _ ~) are
  *    decoded, the others written with upper-case hex;
+ *  - a '%' that starts no escape becomes "%25" (so keys are stable);
+ *  - unusable: a port that is not digits, ':' in a host that is not a
+ *    bracketed IPv6 literal, an unclosed '['; userinfo ends at the last '@';
  *  - query parameters that only track (utm_*, fbclid, gclid, dclid,
  *    msclkid, mc_cid, mc_eid, _ga, yclid) are removed, the others kept in
  *    their order; an empty query ("?" alone) is removed.
