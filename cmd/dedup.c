@@ -72,6 +72,7 @@ static const char *opt_out, *opt_bands_range, *opt_remove;
 static long opt_bands = 14, opt_rows = 8, opt_ngram = 5;
 static uint64_t opt_seed = 1, opt_start, opt_bucket = 30000000;
 static long opt_max_count = 6;
+static uint64_t opt_mem = (uint64_t)1 << 30;
 static bool opt_stats_docs;
 static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 
@@ -99,6 +100,8 @@ static const struct tm_option opts[] = { DEDUP_OPTS };
 static const struct tm_option minhash_opts[] = { SHAPE_OPTS, DEDUP_OPTS };
 static const struct tm_option bucket_opts[] = {
 	{ TM_OPT_STRING, 0, "bands", &opt_bands_range, "A-B", "the bands to bucket (required)" },
+	{ TM_OPT_SIZE, 0, "mem", &opt_mem, "SIZE",
+	  "sort in memory up to SIZE, beyond in sorted runs on disk (default 1G)" },
 	DEDUP_OPTS };
 static const struct tm_option lines_opts[] = {
 	{ TM_OPT_INT, 0, "max-count", &opt_max_count, "N",
@@ -728,6 +731,105 @@ static void open_sig(struct sigfile *sf, const char *path, uint64_t first)
 	(void)seed;
 }
 
+/* Where pairs go; the running key and its first document. */
+struct pairs_out {
+	struct tm_writer *w;
+	struct tm_buf *buf;
+	uint64_t *pairs;
+	bool have;
+	uint64_t key, first;
+};
+
+/*
+ * Takes the records of one band in (key, doc) order: each document pairs
+ * with the first one that had its key (linear: no pairs within a run but
+ * to its first).  NULL ends the band.
+ */
+static void pair_step(struct pairs_out *po, const struct keydoc *r)
+{
+	struct tm_err err = TM_ERR_INIT;
+
+	if (!r) {
+		po->have = false;
+		return;
+	}
+	if (!po->have || r->key != po->key) {
+		po->have = true;
+		po->key = r->key;
+		po->first = r->doc;
+		return;
+	}
+	put_u64(po->buf, po->first);
+	put_u64(po->buf, r->doc);
+	(*po->pairs)++;
+	if (po->buf->len >= 1 << 20) {
+		if (tm_writer_write(po->w, po->buf->buf, po->buf->len, &err) < 0)
+			die_err(&err);
+		tm_buf_reset(po->buf);
+	}
+}
+
+/* Sorts kd[0..m) and writes it to an unlinked temporary file, rewound. */
+static FILE *write_run(struct keydoc *kd, size_t m)
+{
+	FILE *f = tmpfile();
+
+	if (!f)
+		die("cannot create a temporary file for a sorted run: %s", strerror(errno));
+	qsort(kd, m, sizeof(*kd), cmp_keydoc);
+	if (fwrite(kd, sizeof(*kd), m, f) != m || fflush(f) || fseek(f, 0, SEEK_SET))
+		die("writing a sorted run: %s (is $TMPDIR full?)", strerror(errno));
+	return f;
+}
+
+/* k-way merge of sorted runs (a binary heap of their heads). */
+static void merge_runs(FILE **runs, size_t nruns, struct pairs_out *po)
+{
+	struct head {
+		struct keydoc r;
+		size_t run;
+	} *h = tm_xmalloc(nruns * sizeof(*h)), t;
+	size_t nh = 0, i, c;
+
+	for (i = 0; i < nruns; i++) {
+		if (fread(&h[nh].r, sizeof(h[nh].r), 1, runs[i]) == 1) {
+			h[nh].run = i;
+			/* sift up */
+			for (c = nh++; c && cmp_keydoc(&h[c].r, &h[(c - 1) / 2].r) < 0; c = (c - 1) / 2) {
+				t = h[c];
+				h[c] = h[(c - 1) / 2];
+				h[(c - 1) / 2] = t;
+			}
+		}
+	}
+	while (nh) {
+		pair_step(po, &h[0].r);
+		if (fread(&h[0].r, sizeof(h[0].r), 1, runs[h[0].run]) != 1)
+			h[0] = h[--nh];
+		/* sift down */
+		for (i = 0;;) {
+			size_t l = 2 * i + 1, r = l + 1, m = i;
+
+			if (l < nh && cmp_keydoc(&h[l].r, &h[m].r) < 0)
+				m = l;
+			if (r < nh && cmp_keydoc(&h[r].r, &h[m].r) < 0)
+				m = r;
+			if (m == i)
+				break;
+			t = h[i];
+			h[i] = h[m];
+			h[m] = t;
+			i = m;
+		}
+	}
+	for (i = 0; i < nruns; i++) {
+		if (ferror(runs[i]))
+			die("reading a sorted run: %s", strerror(errno));
+		fclose(runs[i]);
+	}
+	free(h);
+}
+
 static int bucket_main(int argc, char **argv)
 {
 	struct tm_err err = TM_ERR_INIT;
@@ -736,6 +838,8 @@ static int bucket_main(int argc, char **argv)
 	struct tm_buf out = TM_BUF_INIT;
 	unsigned a, b;
 	uint64_t total = 0, pairs = 0;
+	struct keydoc *kd;
+	size_t cap;
 	int i, n = argc - 1;
 	char c;
 
@@ -760,9 +864,14 @@ static int bucket_main(int argc, char **argv)
 		die_err(&err);
 	tm_buf_add(&out, PAIRS_MAGIC, 8);
 	put_u64(&out, total);
+	cap = TM_MAX(opt_mem / sizeof(struct keydoc), 16);
+	cap = TM_MIN(cap, total ? total : 1);
+	kd = tm_xmalloc(cap * sizeof(*kd));
 	for (unsigned band = a; band <= b; band++) {
-		struct keydoc *kd = tm_xmalloc((total ? total : 1) * sizeof(*kd));
-		uint64_t m = 0, k, rec[1 + TM_MINHASH_MAX_BANDS];
+		struct pairs_out po = { w, &out, &pairs, false, 0, 0 };
+		FILE **runs = NULL;
+		size_t nruns = 0, m = 0;
+		uint64_t k, rec[1 + TM_MINHASH_MAX_BANDS];
 
 		for (i = 0; i < n; i++) {
 			if (fseek(sf[i].f, 32, SEEK_SET) < 0)
@@ -770,31 +879,30 @@ static int bucket_main(int argc, char **argv)
 			for (k = 0; k < sf[i].ndocs; k++) {
 				if (fread(rec, 8, 1 + sf[i].bands, sf[i].f) != 1 + sf[i].bands)
 					die("%s: short read", sf[i].path);
-				if (rec[0]) {
-					kd[m].key = rec[1 + band];
-					kd[m++].doc = sf[i].first + k;
+				if (!rec[0])
+					continue;
+				if (m == cap) {
+					runs = tm_xrealloc(runs, (nruns + 1) * sizeof(*runs));
+					runs[nruns++] = write_run(kd, m);
+					m = 0;
 				}
+				kd[m].key = rec[1 + band];
+				kd[m++].doc = sf[i].first + k;
 			}
 		}
 		qsort(kd, m, sizeof(*kd), cmp_keydoc);
-		for (k = 1; k < m; k++) {
-			uint64_t j = k;
-
-			if (kd[k].key != kd[k - 1].key)
-				continue;
-			while (j > 0 && kd[j - 1].key == kd[k].key)
-				j--;
-			put_u64(&out, kd[j].doc);
-			put_u64(&out, kd[k].doc);
-			pairs++;
-			if (out.len >= 1 << 20) {
-				if (tm_writer_write(w, out.buf, out.len, &err) < 0)
-					die_err(&err);
-				tm_buf_reset(&out);
-			}
+		if (!nruns) {
+			for (k = 0; k < m; k++)
+				pair_step(&po, &kd[k]);
+		} else {
+			runs = tm_xrealloc(runs, (nruns + 1) * sizeof(*runs));
+			runs[nruns++] = write_run(kd, m);
+			merge_runs(runs, nruns, &po);
 		}
-		free(kd);
+		pair_step(&po, NULL);
+		free(runs);
 	}
+	free(kd);
 	if (tm_writer_write(w, out.buf, out.len, &err) < 0 || tm_writer_commit(w, &err) < 0)
 		die_err(&err);
 	fprintf(stderr, "%s: bands %u-%u of %" PRIu64 " documents: %" PRIu64 " pairs\n",

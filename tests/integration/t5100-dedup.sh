@@ -188,7 +188,7 @@ for g in set(map(group, src)) - set(kg):
 
 test_expect_success 'minhash: the cluster stages keep exactly what the streaming mode keeps' '
 	for i in 0 1 2; do tamis dedup sign part$i.jsonl -o part$i.sig || return 1; done &&
-	tamis dedup bucket --bands 0-4 part0.sig part1.sig part2.sig -o a.pairs 2>/dev/null &&
+	tamis dedup bucket --bands 0-4 --mem 2K part0.sig part1.sig part2.sig -o a.pairs 2>/dev/null &&
 	tamis dedup bucket --bands 5-13 part0.sig part1.sig part2.sig -o b.pairs 2>/dev/null &&
 	tamis dedup cluster a.pairs b.pairs -o remove.txt 2>/dev/null &&
 	tamis dedup apply --remove remove.txt part0.jsonl part1.jsonl part2.jsonl >staged.jsonl &&
