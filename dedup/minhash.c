@@ -10,12 +10,10 @@
 struct tm_minhash {
 	struct tm_minhash_opts o;
 	int n;				/* bands * rows */
-	uint64_t a[TM_MINHASH_MAX_BANDS * TM_MINHASH_MAX_ROWS];
+	uint32_t alo[TM_MINHASH_MAX_BANDS * TM_MINHASH_MAX_ROWS];
+	uint32_t ahi[TM_MINHASH_MAX_BANDS * TM_MINHASH_MAX_ROWS];
 	uint64_t b[TM_MINHASH_MAX_BANDS * TM_MINHASH_MAX_ROWS];
 	struct tm_norm *norm;
-	struct tm_buf words;		/* the words, each followed by a space */
-	size_t *off;			/* start of each word in `words` */
-	size_t noff, capoff;
 };
 
 static uint64_t splitmix(uint64_t *s)
@@ -39,11 +37,13 @@ struct tm_minhash *tm_minhash_new(const struct tm_minhash_opts *o)
 	mh->o = *o;
 	mh->n = o->bands * o->rows;
 	for (i = 0; i < mh->n; i++) {
-		mh->a[i] = splitmix(&s) | 1;
+		uint64_t a = splitmix(&s) | 1;
+
+		mh->alo[i] = (uint32_t)a;
+		mh->ahi[i] = (uint32_t)(a >> 32);
 		mh->b[i] = splitmix(&s);
 	}
 	mh->norm = tm_norm_new();
-	tm_buf_init(&mh->words, 0);
 	return mh;
 }
 
@@ -52,33 +52,25 @@ void tm_minhash_free(struct tm_minhash *mh)
 	if (!mh)
 		return;
 	tm_norm_free(mh->norm);
-	tm_buf_release(&mh->words);
-	free(mh->off);
 	free(mh);
 }
 
-static void add_word(void *arg, const char *w, size_t len)
+/*
+ * sig[i] = min(sig[i], h_i(x)) for all i: the hot loop.  h_i is
+ * Dietzfelbinger's multiply-add-shift on the 32-bit fold of x,
+ * (a_i x + b_i) >> 32 with 64-bit a_i, b_i, computed from native 32x32
+ * products: the high word of a_i only adds (a_hi x) mod 2^32 to the
+ * result, so no 64x64 multiply is needed (AVX2 has none).
+ */
+TM_HOT_LOOP
+static void update(uint32_t *restrict sig, const uint32_t *restrict alo,
+		   const uint32_t *restrict ahi, const uint64_t *restrict b, uint64_t x64, int n)
 {
-	struct tm_minhash *mh = arg;
-
-	if (mh->noff == mh->capoff) {
-		mh->capoff = mh->capoff ? 2 * mh->capoff : 1024;
-		mh->off = tm_xrealloc(mh->off, mh->capoff * sizeof(*mh->off));
-	}
-	mh->off[mh->noff++] = mh->words.len;
-	tm_buf_add(&mh->words, w, len);
-	tm_buf_addch(&mh->words, ' ');
-}
-
-/* sig[i] = min(sig[i], (a_i x + b_i) >> 32) for all i: the hot loop */
-__attribute__((target_clones("avx2", "default")))
-static void update(uint32_t *restrict sig, const uint64_t *restrict a,
-		   const uint64_t *restrict b, uint64_t x, int n)
-{
+	uint32_t x = (uint32_t)(x64 ^ (x64 >> 32));
 	int i;
 
 	for (i = 0; i < n; i++) {
-		uint32_t v = (uint32_t)((a[i] * x + b[i]) >> 32);
+		uint32_t v = (uint32_t)(((uint64_t)alo[i] * x + b[i]) >> 32) + ahi[i] * x;
 
 		sig[i] = v < sig[i] ? v : sig[i];
 	}
@@ -87,23 +79,24 @@ static void update(uint32_t *restrict sig, const uint64_t *restrict a,
 size_t tm_minhash_sign(struct tm_minhash *mh, const char *text, size_t len,
 		       uint32_t *sig, uint64_t *keys)
 {
-	size_t nw, nsh, i;
+	const char *words;
+	const size_t *off;
+	size_t nw, nsh, i, end;
 	int j, k = mh->o.ngram;
 
-	tm_buf_reset(&mh->words);
-	mh->noff = 0;
-	nw = tm_norm_words(mh->norm, text, len, add_word, mh);
+	nw = tm_norm_word_list(mh->norm, text, len, &words, &off);
 	if (!nw)
 		return 0;
+	end = off[nw - 1] + strlen(words + off[nw - 1]);
 	for (j = 0; j < mh->n; j++)
 		sig[j] = UINT32_MAX;
 	nsh = nw >= (size_t)k ? nw - (size_t)k + 1 : 1;
 	for (i = 0; i < nsh; i++) {
-		size_t a = mh->off[i];
-		size_t e = i + (size_t)k < nw ? mh->off[i + (size_t)k] : mh->words.len;
-		uint64_t x = XXH3_64bits_withSeed(mh->words.buf + a, e - a - 1, mh->o.seed);
+		size_t a = off[i];
+		size_t e = i + (size_t)k < nw ? off[i + (size_t)k] : end;
+		uint64_t x = XXH3_64bits_withSeed(words + a, e - a - 1, mh->o.seed);
 
-		update(sig, mh->a, mh->b, x, mh->n);
+		update(sig, mh->alo, mh->ahi, mh->b, x, mh->n);
 	}
 	for (j = 0; j < mh->o.bands; j++)
 		keys[j] = XXH3_64bits_withSeed(sig + j * mh->o.rows,

@@ -3,9 +3,10 @@
  *
  * A document's shingles are its runs of `ngram` consecutive words (of the
  * normalised text, norm.h; a text of fewer words is one shingle).  Each
- * shingle is hashed once, XXH3-64 with the seed, and the signature holds,
- * for each of bands * rows hash functions h_i(x) = (a_i x + b_i) >> 32 on
- * 64-bit words (multiply-shift, a_i odd, from the seed), the minimum over
+ * shingle is hashed once, XXH3-64 with the seed, folded to 32 bits
+ * (x = lo ^ hi), and the signature holds, for each of bands * rows hash
+ * functions h_i(x) = (a_i x + b_i) >> 32 mod 2^32 with 64-bit a_i (odd) and
+ * b_i from the seed (Dietzfelbinger's multiply-add-shift), the minimum over
  * the shingles: P(two signatures agree at i) ~ Jaccard(shingle sets).
  * Band j's key is XXH3-64 of its `rows` values (seeded by j): two
  * documents are candidates when any band key is equal, with probability

@@ -44,6 +44,16 @@ size_t tm_norm_words(struct tm_norm *n, const char *text, size_t len,
 		     void (*fn)(void *arg, const char *word, size_t wlen), void *arg);
 
 /*
+ * As tm_norm_words() without a callback: returns the number of words and
+ * sets *words to a buffer holding them, each followed by one space, and
+ * *offsets to their starts (both owned by the context, valid until its
+ * next call).  Word i ends at offsets[i + 1] - 1 (the last one at the
+ * buffer's last space), so runs of consecutive words are contiguous.
+ */
+size_t tm_norm_word_list(struct tm_norm *n, const char *text, size_t len,
+			 const char **words, const size_t **offsets);
+
+/*
  * The de-duplication key of a URL, appended to `out`; returns 0, or -1
  * when `url` is not an absolute http(s)/ftp URL with a host (nothing is
  * appended).  Rules (docs/DEDUP.md):

@@ -17,13 +17,6 @@
 #include <xxhash.h>
 
 #define BOUNDARY 0x20
-/* The two hot loops are also built for AVX2 (chosen at load time) and,
- * with GCC, vectorised at -O3 whatever the build's -O. */
-#if defined(__clang__)
-#define HOT_LOOP __attribute__((target_clones("avx2", "default")))
-#else
-#define HOT_LOOP __attribute__((target_clones("avx2", "default"), optimize("O3")))
-#endif
 /* The largest model file accepted (a compressed one is never inflated
  * past it, nor past the size its header implies). */
 #define MAX_FILE ((size_t)1 << 31)
@@ -259,7 +252,7 @@ static void script_prior(struct tm_lid_ctx *c)
  * vectorised at -O3 whatever the build's -O: int8 rows widen to floats
  * eight at a time.
  */
-HOT_LOOP
+TM_HOT_LOOP
 static void hidden_q(float *restrict h, const int8_t *restrict eq,
 		     const uint32_t *restrict feat, size_t nfeat, int dim)
 {
@@ -312,7 +305,7 @@ static void hidden(struct tm_lid_ctx *c)
 }
 
 /* Logits and softmax over c->allowed; c->logit[l] becomes p(l). */
-HOT_LOOP
+TM_HOT_LOOP
 static void softmax(struct tm_lid_ctx *c)
 {
 	const struct tm_lid_model *m = c->m;

@@ -30,6 +30,18 @@
 #define TM_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TM_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/*
+ * For a few hot loops over arrays: also built for AVX2 (the clone is
+ * chosen at load time, ifunc) and, with GCC, vectorised at -O3 whatever
+ * the build's -O (GCC's -O2 cost model leaves loops of unknown count
+ * scalar).
+ */
+#if defined(__clang__)
+#define TM_HOT_LOOP __attribute__((target_clones("avx2", "default")))
+#else
+#define TM_HOT_LOOP __attribute__((target_clones("avx2", "default"), optimize("O3")))
+#endif
+
 /* A broken invariant: a bug in tamis, never bad input.  Aborts. */
 void tm_bug(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
