@@ -731,6 +731,60 @@ static void open_sig(struct sigfile *sf, const char *path, uint64_t first)
 	(void)seed;
 }
 
+static bool kd_less(const struct keydoc *x, const struct keydoc *y)
+{
+	return x->key < y->key || (x->key == y->key && x->doc < y->doc);
+}
+
+/*
+ * Sorts in place (glibc's qsort() merge-sorts through a copy as large as
+ * the array, which would double what --mem promises): quicksort on the
+ * median of three, the smaller side first by recursion (depth O(log n)),
+ * insertion sort for short ranges.  Keys are hashes, so no adversary.
+ */
+static void sort_kd(struct keydoc *v, size_t n)
+{
+	while (n > 16) {
+		struct keydoc t, p;
+		size_t i = 0, j = n - 1, mid = n / 2;
+
+		if (kd_less(&v[mid], &v[0])) { t = v[mid]; v[mid] = v[0]; v[0] = t; }
+		if (kd_less(&v[j], &v[0])) { t = v[j]; v[j] = v[0]; v[0] = t; }
+		if (kd_less(&v[j], &v[mid])) { t = v[j]; v[j] = v[mid]; v[mid] = t; }
+		p = v[mid];
+		for (;;) {
+			while (kd_less(&v[i], &p))
+				i++;
+			while (kd_less(&p, &v[j]))
+				j--;
+			if (i >= j)
+				break;
+			t = v[i];
+			v[i++] = v[j];
+			v[j--] = t;
+		}
+		/* [0, j] <= p <= [j + 1, n) */
+		if (j + 1 < n - j - 1) {
+			sort_kd(v, j + 1);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			sort_kd(v + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct keydoc t = v[i];
+		size_t j = i;
+
+		while (j > 0 && kd_less(&t, &v[j - 1])) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = t;
+	}
+}
+
 /* Where pairs go; the running key and its first document. */
 struct pairs_out {
 	struct tm_writer *w;
@@ -772,11 +826,20 @@ static void pair_step(struct pairs_out *po, const struct keydoc *r)
 /* Sorts kd[0..m) and writes it to an unlinked temporary file, rewound. */
 static FILE *write_run(struct keydoc *kd, size_t m)
 {
-	FILE *f = tmpfile();
+	const char *dir = getenv("TMPDIR");
+	struct tm_buf path = TM_BUF_INIT;
+	FILE *f;
+	int fd;
 
-	if (!f)
-		die("cannot create a temporary file for a sorted run: %s", strerror(errno));
-	qsort(kd, m, sizeof(*kd), cmp_keydoc);
+	if (!dir || !*dir)
+		dir = "/tmp";
+	tm_buf_addf(&path, "%s/tamis-bucket-XXXXXX", dir);
+	if ((fd = mkstemp(path.buf)) < 0 || !(f = fdopen(fd, "w+b")))
+		die("cannot create a temporary file for a sorted run in %s: %s", dir,
+		    strerror(errno));
+	unlink(path.buf);	/* gone when closed, or if we die */
+	tm_buf_release(&path);
+	sort_kd(kd, m);
 	if (fwrite(kd, sizeof(*kd), m, f) != m || fflush(f) || fseek(f, 0, SEEK_SET))
 		die("writing a sorted run: %s (is $TMPDIR full?)", strerror(errno));
 	return f;
@@ -890,7 +953,7 @@ static int bucket_main(int argc, char **argv)
 				kd[m++].doc = sf[i].first + k;
 			}
 		}
-		qsort(kd, m, sizeof(*kd), cmp_keydoc);
+		sort_kd(kd, m);
 		if (!nruns) {
 			for (k = 0; k < m; k++)
 				pair_step(&po, &kd[k]);
