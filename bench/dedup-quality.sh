@@ -41,6 +41,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 RECORD=0 BASES=300 SEED=1 SHAPES="10x12,9x13" SPOT_N=100
 ARGS="$*"
 while [ $# -gt 0 ]; do
@@ -117,15 +118,12 @@ echo
 echo "$TABLE"
 
 if [ "$RECORD" -eq 1 ]; then
-	cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-	mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
-	rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-	git diff --quiet HEAD -- lib cmd dedup filters Makefile 2>/dev/null || rev="$rev + uncommitted changes to the code"
+	rev=$(bench_rev)
 	{
 		echo
 		echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — near-duplicate quality: tamis MinHash-LSH vs exact Jaccard"
 		echo
-		echo "- machine: \`nproc\` $(nproc), ${cpu:-unknown CPU}, $mem; $(uname -sr); load average before/after: $LOAD0 / $LOAD1"
+		bench_machine "$LOAD0" "$LOAD1"
 		echo "- software: $($PY --version) ($PY, unicodedata $("$PY" -c 'import unicodedata; print(unicodedata.unidata_version)')); tamis tree at \`$rev\`"
 		echo "- data: $DATA. Sources: the ground-truth article texts of \`$GT\`, and \`tamis extract --html --whole-page\` of \`$HANDBOOK/*.html\` and \`$PYDOC\` (navigation and footers included)"
 		echo "- method: \`bench/dedup-quality.sh${ARGS:+ $ARGS}\`; labels = exact Jaccard of 5-word shingles by brute force (\`bench/dedup_quality.py\`); decision = any of the band keys of \`tamis dedup sign\` equal (the pairwise decision of \`tamis dedup minhash\`). Shingle check: $CHECK"

@@ -37,6 +37,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 RECORD=0 DOCS=10000000 KEEP=0
 ARGS="$*"
 while [ $# -gt 0 ]; do
@@ -228,15 +229,12 @@ echo "$ELAPSED s in all"
 cat "$W/table.md"
 
 if [ "$RECORD" -eq 1 ]; then
-	cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-	mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
-	rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-	git diff --quiet HEAD -- lib cmd dedup filters Makefile 2>/dev/null || rev="$rev + uncommitted changes to the code"
+	rev=$(bench_rev)
 	{
 		echo
 		echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — dedup speed: MinHash signatures, bucket and cluster"
 		echo
-		echo "- machine: \`nproc\` $(nproc), ${cpu:-unknown CPU}, $mem; $(uname -sr); load average before/after: $LOAD0 / $LOAD1"
+		bench_machine "$LOAD0" "$LOAD1"
 		echo "- software: tamis tree at \`$rev\`, $(cc --version | head -1) for the generator"
 		echo "- method: \`bench/dedup.sh${ARGS:+ $ARGS}\`; every stage one process pinned to CPU 0 (\`taskset -c 0\`), inputs in the page cache, wall clock, CPU = user + sys and peak RSS from \`/usr/bin/time -f '%e %U %S %M'\`; MB = 10^6 bytes; $ELAPSED s in all"
 		echo

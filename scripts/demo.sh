@@ -10,9 +10,10 @@
 # `tamis warc ls --verify` reads every record and checks every digest,
 # `tamis extract` turns the HTML responses into main-content documents
 # (demo/docs.jsonl.zst), `tamis langid` tags their language and writes one
-# file per language (demo/by-lang/), and `tamis stats` prints the funnel
-# that all of them recorded in demo/stats.sqlite.  The later stages
-# (filter, dedup, tokenize, shard, train) join here as they land.
+# file per language (demo/by-lang/), `tamis dedup` removes older captures,
+# exact copies and near-duplicates (demo/dedup.jsonl.zst), and `tamis stats`
+# prints the funnel that all of them recorded in demo/stats.sqlite.  The
+# later stages (filter, tokenize, shard, train) join here as they land.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -72,6 +73,12 @@ rm -rf "$DEMO/by-lang"
 echo "demo: documents per language (tamis langid; kept when the score is >= 0.65) in $DEMO/by-lang:"
 sqlite3 "$DEMO/stats.sqlite" "SELECT '    ' || substr(name, 13) || ': ' || value FROM counters
 	WHERE name LIKE 'langid.lang.%' ORDER BY value DESC, name LIMIT 12"
+# dedup over all languages: URL (latest capture), exact text, MinHash
+zstd -dc "$DEMO"/by-lang/*.jsonl.zst |
+	"$BIN/tamis" dedup url --stats "$DEMO/stats.sqlite" |
+	"$BIN/tamis" dedup exact --stats "$DEMO/stats.sqlite" |
+	"$BIN/tamis" dedup minhash --stats "$DEMO/stats.sqlite" -o "$DEMO/dedup.jsonl.zst"
+echo "demo: $(zstd -dc "$DEMO/dedup.jsonl.zst" | wc -l) documents left after dedup in $DEMO/dedup.jsonl.zst"
 echo "demo: skipped records and documents by reason:"
 sqlite3 "$DEMO/stats.sqlite" "SELECT '    ' || reason || ': ' || docs FROM removals ORDER BY docs DESC"
 "$BIN/tamis" stats "$DEMO/stats.sqlite"
