@@ -126,7 +126,7 @@ if [ "$RECORD" -eq 1 ]; then
 		bench_machine "$LOAD0" "$LOAD1"
 		echo "- software: $($PY --version) ($PY, unicodedata $("$PY" -c 'import unicodedata; print(unicodedata.unidata_version)')); tamis tree at \`$rev\`"
 		echo "- data: $DATA. Sources: the ground-truth article texts of \`$GT\`, and \`tamis extract --html --whole-page\` of \`$HANDBOOK/*.html\` and \`$PYDOC\` (navigation and footers included)"
-		echo "- method: \`bench/dedup-quality.sh${ARGS:+ $ARGS}\`; labels = exact Jaccard of 5-word shingles by brute force (\`bench/dedup_quality.py\`); decision = any of the band keys of \`tamis dedup sign\` equal (the pairwise decision of \`tamis dedup minhash\`). Shingle check: $CHECK"
+		echo "- method: \`bench/dedup-quality.sh${ARGS:+ $ARGS}\`; labels = exact Jaccard of 5-word shingles by brute force (\`bench/dedup_quality.py\`); decision = any of the band keys of \`tamis dedup sign\` equal and, when the SIG says so (\`--verify T\`, default 0.75), at least ceil(112 T) of the signature values equal: the pairwise decision of \`tamis dedup minhash\` (the S-curve columns are plain LSH theory, which verification sharpens). Shingle check: $CHECK"
 		echo
 		echo "$TABLE"
 	} >>bench/RESULTS.md

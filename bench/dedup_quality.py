@@ -427,27 +427,31 @@ def build(out, seed, nbases, specs):
 # ---------------------------------------------------------------- signatures
 
 def read_sig(path):
-    """(bands, rows, ngram, seed, [(flag, keys tuple)]) of a tamis SIG file."""
+    """(bands, rows, ngram, seed, need, [(flag, keys tuple, signature tuple)]) of a
+    tamis SIG file; need > 0: candidates are verified (that many of the
+    bands * rows values must agree) and the signatures follow the keys."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 48 or data[:8] != b"TMSIG001" or data[-8:] != b"TMSIGEND":
         sys.exit("dedup_quality.py: %s: not a complete tamis signature file" % path)
-    bands, rows, ngram, _zero, seed = struct.unpack_from("<IIIIQ", data, 8)
+    bands, rows, ngram, need, seed = struct.unpack_from("<IIIIQ", data, 8)
     (n,) = struct.unpack_from("<Q", data, len(data) - 16)
-    rec = 8 * (1 + bands)
+    nsig = bands * rows if need else 0
+    rec = 8 * (1 + bands) + 4 * nsig
     if 32 + n * rec + 16 != len(data):
         sys.exit("dedup_quality.py: %s: %d bytes do not hold %d documents of %d bands"
                  % (path, len(data), n, bands))
     docs = []
     for i in range(n):
         v = struct.unpack_from("<%dQ" % (1 + bands), data, 32 + i * rec)
-        docs.append((v[0], v[1:]))
-    return bands, rows, ngram, seed, docs
+        sig = struct.unpack_from("<%dI" % nsig, data, 32 + i * rec + 8 * (1 + bands))
+        docs.append((v[0], v[1:], sig))
+    return bands, rows, ngram, seed, need, docs
 
 
 def check(sig, normsig, out):
-    _, _, _, _, a = read_sig(sig)
-    _, _, _, _, b = read_sig(normsig)
+    _, _, _, _, _, a = read_sig(sig)
+    _, _, _, _, _, b = read_sig(normsig)
     ids = [json.loads(line)["id"] for line in open(out + "/docs.jsonl", encoding="utf-8")]
     if len(a) != len(b) or len(a) != len(ids):
         sys.exit("dedup_quality.py: %d, %d and %d documents" % (len(a), len(b), len(ids)))
@@ -469,16 +473,18 @@ def s_curve(bands, rows):
 
 def decide(out, sig):
     """(bands, rows, [(class, kind, jaccard, detected)]) for the pairs of OUT."""
-    bands, rows, _, _, sd = read_sig(sig)
+    bands, rows, _, _, need, sd = read_sig(sig)
     pairs = []
     with open(out + "/pairs.tsv", encoding="utf-8") as f:
         next(f)
         for line in f:
             a, b, cls, kind, _target, jac, _, _ = line.rstrip("\n").split("\t")
             a, b, jac = int(a), int(b), float(jac)
-            fa, ka = sd[a]
-            fb, kb = sd[b]
+            fa, ka, sa = sd[a]
+            fb, kb, sb = sd[b]
             det = bool(fa and fb and any(x == y for x, y in zip(ka, kb)))
+            if det and need:
+                det = sum(x == y for x, y in zip(sa, sb)) >= need
             pairs.append((cls, kind, jac, det))
     return bands, rows, pairs
 

@@ -73,6 +73,7 @@ static long opt_bands = 14, opt_rows = 8, opt_ngram = 5;
 static uint64_t opt_seed = 1, opt_start, opt_bucket = 30000000;
 static long opt_max_count = 6;
 static uint64_t opt_mem = (uint64_t)1 << 30;
+static double opt_verify = 0.75;
 static bool opt_stats_docs;
 static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 
@@ -95,7 +96,9 @@ static const struct tm_option opts[] = { DEDUP_OPTS };
 	{ TM_OPT_INT, 0, "bands", &opt_bands, "B", "LSH bands (default 14)" }, \
 	{ TM_OPT_INT, 0, "rows", &opt_rows, "R", "rows per band (default 8)" }, \
 	{ TM_OPT_INT, 0, "ngram", &opt_ngram, "N", "words per shingle (default 5)" }, \
-	{ TM_OPT_U64, 0, "seed", &opt_seed, "S", "hash seed (default 1)" }
+	{ TM_OPT_U64, 0, "seed", &opt_seed, "S", "hash seed (default 1)" }, \
+	{ TM_OPT_DOUBLE, 0, "verify", &opt_verify, "T", \
+	  "join candidates only when >= T of their signatures agree (default 0.75; 0: plain LSH)" }
 
 static const struct tm_option minhash_opts[] = { SHAPE_OPTS, DEDUP_OPTS };
 static const struct tm_option bucket_opts[] = {
@@ -323,7 +326,8 @@ static int minhash_scan(struct tm_doc *doc, const struct tm_buf *line)
 
 	(void)line;
 	R.index++;
-	tm_lsh_add(R.lsh, tm_minhash_sign(R.mh, text, len, R.sig, R.keys) ? R.keys : NULL);
+	tm_lsh_add(R.lsh, tm_minhash_sign(R.mh, text, len, R.sig, R.keys) ? R.keys : NULL,
+		   R.sig);
 	return 0;
 }
 
@@ -380,6 +384,9 @@ static int sign_doc(struct tm_doc *doc, const struct tm_buf *line)
 	put_u64(&R.scratch, has);
 	for (j = 0; j < opt_bands; j++)
 		put_u64(&R.scratch, has ? R.keys[j] : 0);
+	if (opt_verify > 0)
+		for (j = 0; j < opt_bands * opt_rows; j++)
+			put_u32(&R.scratch, has ? R.sig[j] : 0);
 	if (tm_writer_write(R.w, R.scratch.buf, R.scratch.len, &err) < 0) {
 		warn_err(&err);
 		R.status = TM_EXIT_FAIL;
@@ -590,7 +597,10 @@ static int run(const char *stage, int argc, char **argv, doc_fn scan, doc_fn app
 		mo.ngram = (int)opt_ngram;
 		mo.seed = opt_seed;
 		R.mh = tm_minhash_new(&mo);
-		R.lsh = tm_lsh_new(mo.bands);
+		if (!(opt_verify >= 0 && opt_verify <= 1))
+			die("--verify expects 0..1, got %g", opt_verify);
+		R.lsh = tm_lsh_new(mo.bands, mo.bands * mo.rows,
+				   tm_sig_need(opt_verify, mo.bands * mo.rows));
 	}
 	if (apply == apply_doc)
 		load_remove(opt_remove);
@@ -607,7 +617,8 @@ static int run(const char *stage, int argc, char **argv, doc_fn scan, doc_fn app
 		put_u32(&R.scratch, (uint32_t)opt_bands);
 		put_u32(&R.scratch, (uint32_t)opt_rows);
 		put_u32(&R.scratch, (uint32_t)opt_ngram);
-		put_u32(&R.scratch, 0);
+		/* the agreement a candidate pair needs; > 0: signatures follow keys */
+		put_u32(&R.scratch, (uint32_t)tm_sig_need(opt_verify, (int)(opt_bands * opt_rows)));
 		put_u64(&R.scratch, opt_seed);
 		if (tm_writer_write(R.w, R.scratch.buf, R.scratch.len, &err) < 0)
 			die_err(&err);
@@ -696,8 +707,10 @@ static int cmp_keydoc(const void *a, const void *b)
 struct sigfile {
 	const char *path;
 	FILE *f;
-	uint32_t bands;
+	int fd;
+	uint32_t bands, rows, need;
 	uint64_t ndocs, first;	/* documents, number of the first */
+	size_t rec;		/* bytes per document */
 };
 
 static void open_sig(struct sigfile *sf, const char *path, uint64_t first)
@@ -716,17 +729,23 @@ static void open_sig(struct sigfile *sf, const char *path, uint64_t first)
 	memcpy(&sf->bands, h + 8, 4);
 	memcpy(&rows, h + 12, 4);
 	memcpy(&ngram, h + 16, 4);
+	memcpy(&sf->need, h + 20, 4);
 	memcpy(&seed, h + 24, 8);
+	sf->rows = rows;
+	if (!sf->bands || sf->bands > TM_MINHASH_MAX_BANDS || !rows ||
+	    rows > TM_MINHASH_MAX_ROWS || sf->need > sf->bands * rows)
+		die("%s: offset 8: bands %u, rows %u, agreement %u out of range", path,
+		    sf->bands, rows, sf->need);
+	sf->rec = 8 * (1 + (size_t)sf->bands) + (sf->need ? 4 * (size_t)sf->bands * rows : 0);
+	sf->fd = fileno(sf->f);
 	if (fseek(sf->f, -16, SEEK_END) < 0 || fread(t, 1, 16, sf->f) != 16 ||
 	    memcmp(t + 8, SIG_END, 8) || (size = ftell(sf->f)) < 0)
 		die("%s: the end marker '%s' is missing: truncated or still being written",
 		    path, SIG_END);
 	memcpy(&sf->ndocs, t, 8);
-	if (!sf->bands || sf->bands > TM_MINHASH_MAX_BANDS ||
-	    (uint64_t)size != 32 + 16 + sf->ndocs * 8 * (1 + (uint64_t)sf->bands))
+	if ((uint64_t)size != 32 + 16 + sf->ndocs * sf->rec)
 		die("%s: %ld bytes do not hold %" PRIu64 " documents of %u bands", path, size,
 		    sf->ndocs, sf->bands);
-	(void)rows;
 	(void)ngram;
 	(void)seed;
 }
@@ -792,7 +811,25 @@ struct pairs_out {
 	uint64_t *pairs;
 	bool have;
 	uint64_t key, first;
+	/* verification: the SIG files, and the first document's signature */
+	const struct sigfile *sf;
+	int nsf;
+	uint32_t fsig[TM_MINHASH_MAX_BANDS * TM_MINHASH_MAX_ROWS];
 };
+
+/* Reads document `doc`'s signature from its SIG file. */
+static void read_sig(const struct sigfile *sf, int nsf, uint64_t doc, uint32_t *sig)
+{
+	int i = nsf - 1;
+	size_t n = (size_t)sf[0].bands * sf[0].rows;
+	off_t off;
+
+	while (i > 0 && sf[i].first > doc)
+		i--;
+	off = (off_t)(32 + (doc - sf[i].first) * sf[i].rec + 8 * (1 + (size_t)sf[i].bands));
+	if (pread(sf[i].fd, sig, 4 * n, off) != (ssize_t)(4 * n))
+		die("%s: short read at offset %lld", sf[i].path, (long long)off);
+}
 
 /*
  * Takes the records of one band in (key, doc) order: each document pairs
@@ -811,7 +848,18 @@ static void pair_step(struct pairs_out *po, const struct keydoc *r)
 		po->have = true;
 		po->key = r->key;
 		po->first = r->doc;
+		po->fsig[0] = 0;
+		if (po->sf[0].need)
+			read_sig(po->sf, po->nsf, r->doc, po->fsig);
 		return;
+	}
+	if (po->sf[0].need) {
+		uint32_t sig[TM_MINHASH_MAX_BANDS * TM_MINHASH_MAX_ROWS];
+		int n = (int)(po->sf[0].bands * po->sf[0].rows);
+
+		read_sig(po->sf, po->nsf, r->doc, sig);
+		if (tm_sig_agree(po->fsig, sig, n) < (int)po->sf[0].need)
+			return;
 	}
 	put_u64(po->buf, po->first);
 	put_u64(po->buf, r->doc);
@@ -916,9 +964,11 @@ static int bucket_main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		open_sig(&sf[i], argv[i + 1], total);
 		total += sf[i].ndocs;
-		if (sf[i].bands != sf[0].bands)
-			die("%s: %u bands, %s has %u", sf[i].path, sf[i].bands, sf[0].path,
-			    sf[0].bands);
+		if (sf[i].bands != sf[0].bands || sf[i].rows != sf[0].rows ||
+		    sf[i].need != sf[0].need)
+			die("%s: %ux%u bands, agreement %u; %s has %ux%u, %u", sf[i].path,
+			    sf[i].bands, sf[i].rows, sf[i].need, sf[0].path, sf[0].bands,
+			    sf[0].rows, sf[0].need);
 		if (b >= sf[i].bands)
 			die("--bands %s: the signatures have bands 0-%u", opt_bands_range,
 			    sf[i].bands - 1);
@@ -931,16 +981,16 @@ static int bucket_main(int argc, char **argv)
 	cap = TM_MIN(cap, total ? total : 1);
 	kd = tm_xmalloc(cap * sizeof(*kd));
 	for (unsigned band = a; band <= b; band++) {
-		struct pairs_out po = { w, &out, &pairs, false, 0, 0 };
+		struct pairs_out po = { w, &out, &pairs, false, 0, 0, sf, n, { 0 } };
 		FILE **runs = NULL;
 		size_t nruns = 0, m = 0;
-		uint64_t k, rec[1 + TM_MINHASH_MAX_BANDS];
+		uint64_t k, rec[1 + TM_MINHASH_MAX_BANDS + TM_MINHASH_MAX_BANDS * TM_MINHASH_MAX_ROWS / 2];
 
 		for (i = 0; i < n; i++) {
 			if (fseek(sf[i].f, 32, SEEK_SET) < 0)
 				die("%s: %s", sf[i].path, strerror(errno));
 			for (k = 0; k < sf[i].ndocs; k++) {
-				if (fread(rec, 8, 1 + sf[i].bands, sf[i].f) != 1 + sf[i].bands)
+				if (fread(rec, 1, sf[i].rec, sf[i].f) != sf[i].rec)
 					die("%s: short read", sf[i].path);
 				if (!rec[0])
 					continue;

@@ -20,12 +20,25 @@
 
 struct tm_lsh;
 
-struct tm_lsh *tm_lsh_new(int bands);
+/*
+ * `nsig` values per signature; `need` > 0: a document joins the first one
+ * of a (band, key) only when at least `need` of their nsig values agree
+ * (candidate verification; the signatures are then kept, 4 * nsig bytes
+ * per document); need 0: every candidate joins (plain LSH).
+ */
+struct tm_lsh *tm_lsh_new(int bands, int nsig, int need);
 void tm_lsh_free(struct tm_lsh *l);
 
-/* Adds the next document (keys NULL: it has no signature, joins nothing);
- * returns its number. */
-uint64_t tm_lsh_add(struct tm_lsh *l, const uint64_t *keys);
+/* Adds the next document (keys NULL: it has no signature, joins nothing;
+ * sig: its nsig values, needed when verifying); returns its number. */
+uint64_t tm_lsh_add(struct tm_lsh *l, const uint64_t *keys, const uint32_t *sig);
+
+/* The number of equal values of two signatures of n values. */
+int tm_sig_agree(const uint32_t *a, const uint32_t *b, int n);
+
+/* The agreement `need` for a verification threshold t (0..1) of n values:
+ * ceil(t * n), exactly as every stage computes it; 0 when t is 0. */
+int tm_sig_need(double t, int n);
 
 /* Union-find on any numbered set: used by the cluster stage too. */
 struct tm_uf;

@@ -201,6 +201,19 @@ test_expect_success 'minhash: the cluster stages keep exactly what the streaming
 	test $((s0 + s1 + s2)) = $(wc -l <stream.jsonl)
 '
 
+test_expect_success 'minhash --verify 0 (plain LSH): joins more, and the stages agree again' '
+	tamis dedup minhash --verify 0 all.jsonl >plain.jsonl &&
+	test $(wc -l <plain.jsonl) -le $(wc -l <stream.jsonl) &&
+	for i in 0 1 2; do tamis dedup sign --verify 0 part$i.jsonl -o p$i.sig || return 1; done &&
+	test $(stat -c %s p0.sig) -lt $(stat -c %s part0.sig) &&
+	tamis dedup bucket --bands 0-13 p0.sig p1.sig p2.sig -o p.pairs 2>/dev/null &&
+	tamis dedup cluster p.pairs -o p.txt 2>/dev/null &&
+	tamis dedup apply --remove p.txt part0.jsonl part1.jsonl part2.jsonl >pstaged.jsonl &&
+	tm_cmp plain.jsonl pstaged.jsonl &&
+	tm_exit_is 1 tamis dedup bucket --bands 0-13 p0.sig part1.sig -o mixed.pairs 2>err &&
+	grep "agreement" err
+'
+
 test_expect_success 'minhash: identical texts are always removed, unrelated ones never' '
 	tamis dedup minhash docs >u1 && tamis dedup exact docs >u2 &&
 	test $(wc -l <u1) -le $(wc -l <u2) &&
