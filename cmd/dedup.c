@@ -69,11 +69,12 @@ static const char exact_about[] =
 	"is XXH3-128 of that form.  One pass, output in input order.\n";
 
 static const char *opt_out, *opt_bands_range, *opt_remove;
-static long opt_bands = 14, opt_rows = 8, opt_ngram = 5;
-static uint64_t opt_seed = 1, opt_start, opt_bucket = 30000000;
-static long opt_max_count = 6;
-static uint64_t opt_mem = (uint64_t)1 << 30;
-static double opt_verify = 0.75;
+/* unset (-1, UINT64_MAX, NAN) until dedup_config(): the command line wins,
+ * then pipeline.conf [dedup], then the defaults */
+static long opt_bands = -1, opt_rows = -1, opt_ngram = -1, opt_max_count = -1;
+static uint64_t opt_seed = UINT64_MAX, opt_start, opt_bucket = UINT64_MAX,
+		opt_mem = UINT64_MAX;
+static double opt_verify = NAN;
 static bool opt_stats_docs;
 static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 
@@ -562,6 +563,45 @@ static int spool_stdin(void)
 	return fd;
 }
 
+/* Settings: the command line wins, then pipeline.conf [dedup], then defaults. */
+static void dedup_config(void)
+{
+	struct tm_ini *ini = tm_cmd_load(&cc);
+	struct tm_err err = TM_ERR_INIT;
+	int64_t bands, rows, ngram, seed, max_count, bucket;
+	uint64_t mem;
+	double verify;
+
+	if (tm_ini_get_int(ini, "dedup", NULL, "bands", 14, &bands, &err) < 0 ||
+	    tm_ini_get_int(ini, "dedup", NULL, "rows", 8, &rows, &err) < 0 ||
+	    tm_ini_get_int(ini, "dedup", NULL, "ngram", 5, &ngram, &err) < 0 ||
+	    tm_ini_get_int(ini, "dedup", NULL, "seed", 1, &seed, &err) < 0 ||
+	    tm_ini_get_double(ini, "dedup", NULL, "verify", 0.75, &verify, &err) < 0 ||
+	    tm_ini_get_int(ini, "dedup", NULL, "line_max_count", 6, &max_count, &err) < 0 ||
+	    tm_ini_get_int(ini, "dedup", NULL, "line_bucket", 30000000, &bucket, &err) < 0 ||
+	    tm_ini_get_size(ini, "dedup", NULL, "bucket_mem", (uint64_t)1 << 30, &mem, &err) < 0) {
+		warn_err(&err);
+		exit(TM_EXIT_USAGE);
+	}
+	tm_ini_free(ini);
+	if (opt_bands < 0)
+		opt_bands = (long)bands;
+	if (opt_rows < 0)
+		opt_rows = (long)rows;
+	if (opt_ngram < 0)
+		opt_ngram = (long)ngram;
+	if (opt_seed == UINT64_MAX)
+		opt_seed = (uint64_t)seed;
+	if (isnan(opt_verify))
+		opt_verify = verify;
+	if (opt_max_count < 0)
+		opt_max_count = (long)max_count;
+	if (opt_bucket == UINT64_MAX)
+		opt_bucket = bucket > 0 ? (uint64_t)bucket : 0;
+	if (opt_mem == UINT64_MAX)
+		opt_mem = mem;
+}
+
 typedef int (*doc_fn)(struct tm_doc *doc, const struct tm_buf *line);
 
 /*
@@ -576,7 +616,7 @@ static int run(const char *stage, int argc, char **argv, doc_fn scan, doc_fn app
 	int nfiles = argc > 1 ? argc - 1 : 1, i;
 	int spool = -1;
 
-	tm_ini_free(tm_cmd_load(&cc));
+	dedup_config();
 	R.stage = stage;
 	R.map = tm_hmap_new(1 << 16);
 	R.norm = tm_norm_new();
@@ -955,6 +995,7 @@ static int bucket_main(int argc, char **argv)
 	char c;
 
 	tm_cmd_options(bucket_synopsis, bucket_about, bucket_opts, &argc, argv);
+	dedup_config();
 	n = argc - 1;
 	if (!opt_bands_range || sscanf(opt_bands_range, "%u-%u%c", &a, &b, &c) != 2 || a > b)
 		usage_error(bucket_synopsis, bucket_opts, "--bands A-B is required (e.g. 0-13)");
@@ -1037,6 +1078,7 @@ static int cluster_main(int argc, char **argv)
 	int f;
 
 	tm_cmd_options(cluster_synopsis, cluster_about, opts, &argc, argv);
+	dedup_config();
 	if (argc < 2 || !opt_out)
 		usage_error(cluster_synopsis, opts, "PAIRS files and -o REMOVE are required");
 	for (f = 1; f < argc; f++) {

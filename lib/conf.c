@@ -26,6 +26,16 @@ const struct tm_ini_key tm_conf_schema[] = {
 	{ "langid", "min_score", TM_INI_FLOAT,
 	  "documents whose best language scores under this are removed" },
 	{ "langid", "keep", TM_INI_STRING, "keep only these languages; empty: all" },
+	{ "dedup", "ngram", TM_INI_INT, "words per MinHash shingle" },
+	{ "dedup", "bands", TM_INI_INT, "MinHash LSH bands" },
+	{ "dedup", "rows", TM_INI_INT, "MinHash rows per band" },
+	{ "dedup", "seed", TM_INI_INT, "MinHash hash seed" },
+	{ "dedup", "verify", TM_INI_FLOAT,
+	  "join candidates only when this share of their signatures agrees; 0: plain LSH" },
+	{ "dedup", "bucket_mem", TM_INI_SIZE, "memory for sorting a band in dedup bucket" },
+	{ "dedup", "line_max_count", TM_INI_INT,
+	  "lines occurring more than this often in a bucket are removed" },
+	{ "dedup", "line_bucket", TM_INI_INT, "documents per bucket of line dedup" },
 };
 
 const size_t tm_conf_schema_len = TM_ARRAY_SIZE(tm_conf_schema);

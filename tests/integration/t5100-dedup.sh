@@ -210,6 +210,10 @@ test_expect_success 'minhash --verify 0 (plain LSH): joins more, and the stages 
 	tamis dedup cluster p.pairs -o p.txt 2>/dev/null &&
 	tamis dedup apply --remove p.txt part0.jsonl part1.jsonl part2.jsonl >pstaged.jsonl &&
 	tm_cmp plain.jsonl pstaged.jsonl &&
+	tamis dedup minhash -c dedup.verify=0 all.jsonl >plain2.jsonl &&
+	tm_cmp plain.jsonl plain2.jsonl &&
+	tamis dedup minhash --config "$SRC/pipeline.conf" -c global.stats= all.jsonl >conf.jsonl &&
+	tm_cmp stream.jsonl conf.jsonl &&
 	tm_exit_is 1 tamis dedup bucket --bands 0-13 p0.sig part1.sig -o mixed.pairs 2>err &&
 	grep "agreement" err
 '
