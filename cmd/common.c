@@ -160,7 +160,7 @@ struct tm_ini *tm_cmd_load(struct tm_cmd_common *cc)
 	if (!cc->stats)
 		cc->stats = getenv("TAMIS_STATS");
 	st = tm_ini_get(ini, "global", NULL, "stats");
-	if (!cc->stats && st && path)
+	if (!cc->stats && st && *st && path)
 		cc->stats = tm_xstrdup(st);	/* outlives ini: kept for the run */
 	if (cc->stats && !*cc->stats)
 		cc->stats = NULL;
