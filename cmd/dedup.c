@@ -1128,9 +1128,9 @@ static int cluster_main(int argc, char **argv)
 	return 0;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr, "usage: %s\n       %s\n       %s\n       %s\n       %s\n"
+	fprintf(f, "usage: %s\n       %s\n       %s\n       %s\n       %s\n"
 		"       %s\n       %s\n       %s\n", url_synopsis, exact_synopsis,
 		minhash_synopsis, sign_synopsis, bucket_synopsis, cluster_synopsis,
 		apply_synopsis, lines_synopsis);
@@ -1157,7 +1157,7 @@ int main(int argc, char **argv)
 
 	tm_cmd_init("tamis-dedup");
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage();
+		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? TM_EXIT_USAGE : TM_EXIT_OK;
 	}
 	snprintf(prog, sizeof(prog), "tamis-dedup %s", argv[1]);

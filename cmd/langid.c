@@ -362,7 +362,7 @@ static void discard(void *arg, void *p)
 static struct tm_writer *split_writer(int lang)
 {
 	struct tm_err err = TM_ERR_INIT;
-	int slot = lang < 0 ? R.m ? tm_lid_nlang(R.m) : 0 : lang;
+	int slot = lang < 0 ? tm_lid_nlang(R.m) : lang;	/* und: the last slot */
 
 	if (!R.split[slot]) {
 		struct tm_buf path = TM_BUF_INIT;

@@ -16,15 +16,6 @@ struct tm_minhash {
 	struct tm_norm *norm;
 };
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 struct tm_minhash *tm_minhash_new(const struct tm_minhash_opts *o)
 {
 	struct tm_minhash *mh = tm_xcalloc(1, sizeof(*mh));
@@ -37,11 +28,11 @@ struct tm_minhash *tm_minhash_new(const struct tm_minhash_opts *o)
 	mh->o = *o;
 	mh->n = o->bands * o->rows;
 	for (i = 0; i < mh->n; i++) {
-		uint64_t a = splitmix(&s) | 1;
+		uint64_t a = tm_splitmix64(&s) | 1;
 
 		mh->alo[i] = (uint32_t)a;
 		mh->ahi[i] = (uint32_t)(a >> 32);
-		mh->b[i] = splitmix(&s);
+		mh->b[i] = tm_splitmix64(&s);
 	}
 	mh->norm = tm_norm_new();
 	return mh;
@@ -103,13 +94,4 @@ size_t tm_minhash_sign(struct tm_minhash *mh, const char *text, size_t len,
 					       (size_t)mh->o.rows * sizeof(*sig),
 					       mh->o.seed + (uint64_t)j);
 	return nsh;
-}
-
-double tm_minhash_similarity(const uint32_t *a, const uint32_t *b, int n)
-{
-	int i, same = 0;
-
-	for (i = 0; i < n; i++)
-		same += a[i] == b[i];
-	return n ? (double)same / n : 0;
 }

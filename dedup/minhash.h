@@ -51,7 +51,4 @@ void tm_minhash_free(struct tm_minhash *mh);
 size_t tm_minhash_sign(struct tm_minhash *mh, const char *text, size_t len,
 		       uint32_t *sig, uint64_t *keys);
 
-/* Fraction of equal positions of two signatures of n values. */
-double tm_minhash_similarity(const uint32_t *a, const uint32_t *b, int n);
-
 #endif

@@ -787,18 +787,9 @@ struct sample {
 	uint64_t off;
 };
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static double rng_unit(uint64_t *s)
 {
-	return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+	return (double)(tm_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 static int cmp_lang(const void *a, const void *b)
@@ -972,7 +963,7 @@ static void draw_samples(const struct lang_text *v, int n,
 		}
 	}
 	for (i = ns; i > 1; i--) {
-		size_t j = (size_t)(rng_next(rng) % i);
+		size_t j = (size_t)(tm_splitmix64(rng) % i);
 		struct sample tmp = s[i - 1];
 
 		s[i - 1] = s[j];

@@ -42,6 +42,19 @@
 #define TM_HOT_LOOP __attribute__((target_clones("avx2", "default"), optimize("O3")))
 #endif
 
+/*
+ * splitmix64: the next value of the deterministic sequence whose state is
+ * *s (seeded parameters and training samples; not for anything secret).
+ */
+static inline uint64_t tm_splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 /* A broken invariant: a bug in tamis, never bad input.  Aborts. */
 void tm_bug(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
