@@ -162,12 +162,13 @@ timed bucket-ext "$TAMIS" dedup bucket --mem 64M --bands 0-13 "${SIGS[@]}" -o "$
 cmp -s "$S/all.pairs" "$S/ext.pairs" || die "bucket --mem 64M wrote other pairs than bucket in memory"
 rm -f "$S/ext.pairs"
 # the man page: sorted runs go to temporary files in $TMPDIR; with a $TMPDIR
-# that does not exist, bucket must fail if it honours it
-if TMPDIR=$ROOT/$S/no-such-dir "$TAMIS" dedup bucket --mem 1M --bands 0-0 "${SIGS[0]}" "${SIGS[1]}" \
+# that does not exist, bucket must fail if it honours it (--mem 4K: 256
+# entries, so that even --docs 1000 spills to sorted runs)
+if TMPDIR=$ROOT/$S/no-such-dir "$TAMIS" dedup bucket --mem 4K --bands 0-0 "${SIGS[0]}" "${SIGS[1]}" \
 	-o "$S/t.pairs" 2>/dev/null; then
-	RUNS_TMP="NO: with TMPDIR set to a missing directory \`bucket --mem 1M\` still succeeds, so its sorted runs went elsewhere (glibc \`tmpfile()\` ignores \$TMPDIR and uses /tmp)"
+	RUNS_TMP="NO: with TMPDIR set to a missing directory \`bucket --mem 4K\` still succeeds, so its sorted runs went elsewhere"
 else
-	RUNS_TMP="yes (with TMPDIR set to a missing directory \`bucket --mem 1M\` fails)"
+	RUNS_TMP="yes (with TMPDIR set to a missing directory \`bucket --mem 4K\` fails)"
 fi
 rm -f "$S/t.pairs"
 timed cluster-all "$TAMIS" dedup cluster "$S/all.pairs" -o "$S/all.remove"

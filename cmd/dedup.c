@@ -122,6 +122,7 @@ struct run {
 	struct tm_stats *stats;
 	struct tm_progress *progress;
 	struct tm_writer *w;
+	struct tm_jsonl_reader *jr;	/* the input being read */
 	struct tm_hmap *map;
 	struct tm_norm *norm;
 	struct tm_buf scratch;
@@ -143,6 +144,19 @@ struct run {
 };
 
 static struct run R;
+
+/* The text of the current document (it may have been scanned, not parsed). */
+static const char *doc_text(const struct tm_doc *doc, size_t *len)
+{
+	return tm_jsonl_text(R.jr, doc, len);
+}
+
+/* The whole current document, parsed now if it was only scanned. */
+static struct tm_doc *whole(struct tm_doc *doc)
+{
+	tm_jsonl_load(R.jr, doc);
+	return doc;
+}
 
 /* Seconds since 1970 of an ISO 8601 UTC time "YYYY-MM-DDThh:mm:ss...", or 0. */
 static int64_t iso_seconds(const char *s)
@@ -170,6 +184,9 @@ static int64_t iso_seconds(const char *s)
  * reported (file:line), counted and skipped.  Returns -1 on a read
  * failure or too many errors.
  */
+static int url_scan(struct tm_doc *doc, const struct tm_buf *line);
+static int url_apply(struct tm_doc *doc, const struct tm_buf *line);
+
 static int each_doc(const char *path, int fd, bool quiet,
 		    int (*fn)(struct tm_doc *doc, const struct tm_buf *line))
 {
@@ -187,6 +204,9 @@ static int each_doc(const char *path, int fd, bool quiet,
 		return -1;
 	}
 	tm_jsonl_init(&jr, in);
+	/* url reads metadata; the rest mostly only "text" */
+	tm_jsonl_set_text_first(&jr, fn != url_scan && fn != url_apply);
+	R.jr = &jr;
 	while ((rc = tm_jsonl_next(&jr, &doc, &err)) != 0) {
 		if (rc == TM_EIO || rc == TM_ECODEC) {
 			warn_err(&err);
@@ -212,6 +232,7 @@ static int each_doc(const char *path, int fd, bool quiet,
 		tm_progress_set(R.progress, R.index, tm_reader_raw_consumed(in));
 	}
 	tm_doc_release(&doc);
+	R.jr = NULL;
 	tm_jsonl_release(&jr);
 	tm_reader_free(in);
 	return status;
@@ -223,7 +244,7 @@ static int emit(struct tm_doc *doc, const struct tm_buf *line, bool keep, const 
 
 	R.docs_in++;
 	R.bytes_in += line->len + 1;
-	if (opt_stats_docs && tm_doc_id(doc))
+	if (opt_stats_docs && tm_doc_id(whole(doc)))
 		tm_stats_doc(R.stats, tm_doc_id(doc), keep, reason, NAN,
 			     tm_doc_meta_str(doc, "url"));
 	if (!keep) {
@@ -248,7 +269,7 @@ static int emit(struct tm_doc *doc, const struct tm_buf *line, bool keep, const 
 static int exact_doc(struct tm_doc *doc, const struct tm_buf *line)
 {
 	size_t len;
-	const char *text = tm_doc_text(doc, &len);
+	const char *text = doc_text(doc, &len);
 	XXH128_hash_t h;
 	bool created;
 
@@ -323,7 +344,7 @@ static int url_apply(struct tm_doc *doc, const struct tm_buf *line)
 static int minhash_scan(struct tm_doc *doc, const struct tm_buf *line)
 {
 	size_t len;
-	const char *text = tm_doc_text(doc, &len);
+	const char *text = doc_text(doc, &len);
 
 	(void)line;
 	R.index++;
@@ -374,7 +395,7 @@ static int sign_doc(struct tm_doc *doc, const struct tm_buf *line)
 {
 	struct tm_err err = TM_ERR_INIT;
 	size_t len;
-	const char *text = tm_doc_text(doc, &len);
+	const char *text = doc_text(doc, &len);
 	uint64_t has = tm_minhash_sign(R.mh, text, len, R.sig, R.keys) ? 1 : 0;
 	int j;
 
@@ -492,7 +513,7 @@ static int lines_scan(struct tm_doc *doc, const struct tm_buf *line)
 	(void)line;
 	if (i < R.bucket_lo || i >= R.bucket_hi)
 		return 0;
-	text = tm_doc_text(doc, &len);
+	text = doc_text(doc, &len);
 	each_line(text, len, count_line, NULL);
 	return 0;
 }
@@ -523,7 +544,7 @@ static int lines_apply(struct tm_doc *doc, const struct tm_buf *line)
 
 	if (i < R.bucket_lo || i >= R.bucket_hi)
 		return 0;
-	text = tm_doc_text(doc, &len);
+	text = doc_text(doc, &len);
 	tm_buf_reset(&R.text);
 	R.kept_lines = 0;
 	each_line(text, len, keep_line, &any);
@@ -531,7 +552,7 @@ static int lines_apply(struct tm_doc *doc, const struct tm_buf *line)
 		return emit(doc, line, true, NULL);
 	if (!any)
 		return emit(doc, line, false, "dedup.lines.no_line_left");
-	if (tm_doc_set_text(doc, R.text.buf, R.text.len, &err) < 0)
+	if (tm_doc_set_text(whole(doc), R.text.buf, R.text.len, &err) < 0)
 		BUG("lines of valid text are valid: %s", err.msg);
 	tm_buf_reset(&R.outline);
 	tm_doc_write(doc, &R.outline);

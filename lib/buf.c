@@ -141,6 +141,33 @@ void tm_buf_vaddf(struct tm_buf *sb, const char *fmt, va_list ap)
 	tm_buf_setlen(sb, sb->len + (size_t)n);
 }
 
+void tm_buf_add_utf8(struct tm_buf *sb, uint32_t cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	tm_buf_add(sb, u, n);
+}
+
 void tm_buf_addf(struct tm_buf *sb, const char *fmt, ...)
 {
 	va_list ap;

@@ -20,6 +20,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct tm_buf {
 	char *buf;
@@ -52,6 +53,8 @@ static inline void tm_buf_reset(struct tm_buf *sb)
 void tm_buf_add(struct tm_buf *sb, const void *data, size_t len);
 void tm_buf_addstr(struct tm_buf *sb, const char *s);
 void tm_buf_addch(struct tm_buf *sb, int c);
+/* Appends code point `cp` (< 0x110000, not a surrogate) as UTF-8. */
+void tm_buf_add_utf8(struct tm_buf *sb, uint32_t cp);
 void tm_buf_addf(struct tm_buf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void tm_buf_vaddf(struct tm_buf *sb, const char *fmt, va_list ap)
