@@ -3,6 +3,7 @@
  */
 #include "tamis.h"
 #include "conf.h"
+#include "filter.h"
 
 const struct tm_ini_key tm_conf_schema[] = {
 	{ "global", "stats", TM_INI_STRING,
@@ -36,13 +37,39 @@ const struct tm_ini_key tm_conf_schema[] = {
 	{ "dedup", "line_max_count", TM_INI_INT,
 	  "lines occurring more than this often in a bucket are removed" },
 	{ "dedup", "line_bucket", TM_INI_INT, "documents per bucket of line dedup" },
+	{ "filter", "chain", TM_INI_STRING,
+	  "the filters, in order (tamis filter --list); each one's settings in [filter \"NAME\"]" },
+	{ "filter", "annotate", TM_INI_BOOL,
+	  "score every document with every filter, remove nothing" },
 };
 
 const size_t tm_conf_schema_len = TM_ARRAY_SIZE(tm_conf_schema);
 
+/* The static keys, then every filter's [filter "NAME"] keys. */
+static const struct tm_ini_key *full_schema(size_t *n)
+{
+	static struct tm_ini_key *all;
+	static size_t nall;
+
+	if (!all) {
+		size_t nf;
+		const struct tm_ini_key *f = tm_filter_schema(&nf);
+
+		nall = tm_conf_schema_len + nf;
+		all = tm_xcalloc(nall, sizeof(*all));
+		memcpy(all, tm_conf_schema, tm_conf_schema_len * sizeof(*all));
+		if (nf)
+			memcpy(all + tm_conf_schema_len, f, nf * sizeof(*all));
+	}
+	*n = nall;
+	return all;
+}
+
 int tm_conf_load(const char *path, const char *const *overrides, size_t n,
 		 struct tm_ini **out, struct tm_err *err)
 {
+	size_t nschema;
+	const struct tm_ini_key *schema = full_schema(&nschema);
 	struct tm_ini *ini;
 	size_t i;
 	int rc;
@@ -60,7 +87,7 @@ int tm_conf_load(const char *path, const char *const *overrides, size_t n,
 			return rc;
 		}
 	}
-	if ((rc = tm_ini_check(ini, tm_conf_schema, tm_conf_schema_len, err)) < 0) {
+	if ((rc = tm_ini_check(ini, schema, nschema, err)) < 0) {
 		tm_ini_free(ini);
 		return rc;
 	}

@@ -1153,7 +1153,12 @@ out:
 static bool sec_match(const char *pat, const char *name, const char *sub)
 {
 	size_t n = strlen(pat);
+	const char *q = strstr(pat, " \"");
 
+	if (q && n >= 3 && pat[n - 1] == '"')	/* NAME "SUB": that subsection only */
+		return sub && strlen(name) == (size_t)(q - pat) && !memcmp(pat, name, (size_t)(q - pat)) &&
+		       strlen(sub) == (size_t)(pat + n - 1 - (q + 2)) &&
+		       !memcmp(q + 2, sub, strlen(sub));
 	if (n >= 2 && !strcmp(pat + n - 2, " *"))
 		return sub && strlen(name) == n - 2 && !memcmp(pat, name, n - 2);
 	return !sub && !strcmp(pat, name);
@@ -1260,6 +1265,17 @@ static int unknown_key(const struct tm_ini *ini, const struct tm_ini_entry *e,
 		       snip(hint, home, i), wild ? " \"...\"" : "");
 }
 
+/* True when the schema names subsections of `section` one by one. */
+static bool named_subsections(const struct tm_ini_key *schema, size_t n, const char *section)
+{
+	size_t i, l = strlen(section);
+
+	for (i = 0; i < n; i++)
+		if (!strncmp(schema[i].section, section, l) && !strncmp(schema[i].section + l, " \"", 2))
+			return true;
+	return false;
+}
+
 static int unknown_section(const struct tm_ini *ini,
 			   const struct tm_ini_entry *e,
 			   const struct tm_ini_key *schema, size_t n,
@@ -1274,7 +1290,23 @@ static int unknown_section(const struct tm_ini *ini,
 	sec_label(lab, e->section, e->subsection);
 	for (i = 0; i < n; i++) {
 		size_t pl = pat_len(schema[i].section, &wild), d;
+		const char *q = strstr(schema[i].section, " \"");
 
+		if (!q && e->subsection && pl == strlen(e->section) && !wild &&
+		    !memcmp(schema[i].section, e->section, pl) && named_subsections(schema, n, e->section))
+			continue;	/* [filter] and [filter "NAME"]: hint at a NAME */
+
+		if (q) {	/* NAME "SUB": hint at the closest subsection */
+			size_t nl = (size_t)(q - schema[i].section);
+
+			if (e->subsection && nl == strlen(e->section) &&
+			    !memcmp(schema[i].section, e->section, nl) &&
+			    (d = typo_distance(e->subsection, q + 2, strlen(q + 2) - 1)) < best) {
+				best = d;
+				snip(hint, schema[i].section, strlen(schema[i].section));
+			}
+			continue;
+		}
 		if (pl == strlen(e->section) &&
 		    !memcmp(schema[i].section, e->section, pl))
 			return ent_err(ini, e, err, wild ?

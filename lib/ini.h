@@ -58,8 +58,9 @@ struct tm_ini_entry {
 
 /*
  * One known key.  `section` is a section name, "" for keys before the
- * first header, or "NAME *" for section NAME with any (required)
- * subsection; a plain "NAME" matches only headers without a subsection.
+ * first header, "NAME *" for section NAME with any (required)
+ * subsection, or `NAME "SUB"` for that subsection only; a plain "NAME"
+ * matches only headers without a subsection.
  */
 struct tm_ini_key {
 	const char *section;

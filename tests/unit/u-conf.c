@@ -4,6 +4,7 @@
  */
 #include "tamis.h"
 #include "conf.h"
+#include "filter.h"
 #include "tap.h"
 
 static void test_shipped(void)
@@ -13,7 +14,7 @@ static void test_shipped(void)
 	struct tm_ini *ini;
 	const struct tm_ini_entry *e;
 	const char *src = getenv("TAMIS_SRC");
-	size_t i, pos = 0, nentries = 0;
+	size_t i, f, pos = 0, nentries = 0, nfilter = 0;
 	int rc;
 
 	tm_buf_addf(&path, "%s/pipeline.conf", src ? src : ".");
@@ -27,9 +28,23 @@ static void test_shipped(void)
 			      tm_conf_schema[i].key) != NULL,
 		   "pipeline.conf documents [%s] %s", tm_conf_schema[i].section,
 		   tm_conf_schema[i].key);
+	/* every filter's settings, each at its declared default */
+	for (f = 0; tm_filters[f]; f++) {
+		const struct tm_filter_def *d = tm_filters[f];
+
+		for (i = 0; i < d->nparams; i++) {
+			const char *v = tm_ini_get(ini, "filter", d->name, d->params[i].key);
+
+			if (!ok(v != NULL, "pipeline.conf documents [filter \"%s\"] %s", d->name,
+				d->params[i].key))
+				continue;
+			is_str(v, d->params[i].def, "... with the filter's default");
+		}
+		nfilter += d->nparams;
+	}
 	while ((e = tm_ini_next(ini, &pos)))
 		nentries++;
-	is_int(nentries, tm_conf_schema_len, "and nothing else");
+	is_int(nentries, tm_conf_schema_len + nfilter, "and nothing else");
 	tm_ini_free(ini);
 	tm_buf_release(&path);
 }

@@ -1,0 +1,12 @@
+/*
+ * registry.c: every filter `tamis filter` knows, in the order of the
+ * default chain (pipeline.conf [filter] chain).  A new filter adds its
+ * definition here, its settings to pipeline.conf, and its rules to
+ * docs/FILTERS.md.
+ */
+#include "tamis.h"
+#include "filter.h"
+
+const struct tm_filter_def *const tm_filters[] = {
+	NULL,
+};

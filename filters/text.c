@@ -1,0 +1,361 @@
+/*
+ * text.c: lines, paragraphs and words of a document (see text.h).
+ */
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
+#include <unicode/ustring.h>
+#include <unicode/utf8.h>
+
+#include "tamis.h"
+#include "text.h"
+
+struct spans {
+	struct tm_span *v;
+	size_t n, cap;
+};
+
+struct tm_ftext_priv {
+	bool have_lines, have_paras, have_words, have_line_words;
+	struct spans lines, paras, words;
+	uint32_t *line_words;
+	size_t line_words_cap;
+	UBreakIterator *brk;
+	UChar *u16;
+	int32_t cap16;
+	int32_t *map;		/* UTF-16 index -> byte offset in the token */
+	struct tm_buf fold;
+};
+
+static void push(struct spans *s, size_t off, size_t len)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->v = tm_xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n].off = (uint32_t)off;
+	s->v[s->n].len = (uint32_t)len;
+	s->n++;
+}
+
+struct tm_ftext *tm_ftext_new(void)
+{
+	struct tm_ftext *t = tm_xcalloc(1, sizeof(*t));
+
+	t->priv = tm_xcalloc(1, sizeof(*t->priv));
+	tm_buf_init(&t->priv->fold, 0);
+	t->text = "";
+	t->lang = "";
+	t->url = "";
+	return t;
+}
+
+void tm_ftext_free(struct tm_ftext *t)
+{
+	if (!t)
+		return;
+	free(t->priv->lines.v);
+	free(t->priv->paras.v);
+	free(t->priv->words.v);
+	free(t->priv->line_words);
+	if (t->priv->brk)
+		ubrk_close(t->priv->brk);
+	free(t->priv->u16);
+	free(t->priv->map);
+	tm_buf_release(&t->priv->fold);
+	free(t->priv);
+	free(t);
+}
+
+void tm_ftext_set(struct tm_ftext *t, const char *text, size_t len,
+		  const char *lang, const char *url)
+{
+	struct tm_ftext_priv *p = t->priv;
+
+	if (len > UINT32_MAX)
+		BUG("a text of %zu bytes: over 4 GiB", len);
+	t->text = text;
+	t->len = len;
+	t->lang = lang ? lang : "";
+	t->url = url ? url : "";
+	p->have_lines = p->have_paras = p->have_words = p->have_line_words = false;
+	p->lines.n = p->paras.n = p->words.n = 0;
+}
+
+bool tm_space_cp(uint32_t c)
+{
+	if (c < 0x80)
+		return c == ' ' || (c >= 0x09 && c <= 0x0d);
+	return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+	       c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+bool tm_unspaced_cp(uint32_t c)
+{
+	return (c >= 0x0e00 && c <= 0x0eff) ||	/* Thai, Lao */
+	       (c >= 0x1000 && c <= 0x109f) ||	/* Myanmar */
+	       (c >= 0x1780 && c <= 0x17ff) ||	/* Khmer */
+	       (c >= 0x3040 && c <= 0x30ff) ||	/* kana */
+	       (c >= 0x3400 && c <= 0x9fff) ||	/* Han */
+	       (c >= 0xf900 && c <= 0xfaff) ||	/* Han compatibility */
+	       (c >= 0x20000 && c < 0x40000);	/* Han, planes 2-3 */
+}
+
+/* ---------------------------------------------------------------- lines */
+
+static bool blank(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		UChar32 c;
+		int32_t j = 0, l = (int32_t)TM_MIN(len - i, 4);
+
+		if ((unsigned char)s[i] < 0x80) {
+			if (!tm_space_cp((unsigned char)s[i]))
+				return false;
+			i++;
+			continue;
+		}
+		U8_NEXT((const uint8_t *)s + i, j, l, c);
+		if (c < 0 || !tm_space_cp((uint32_t)c))
+			return false;
+		i += (size_t)j;
+	}
+	return true;
+}
+
+const struct tm_span *tm_ftext_lines(struct tm_ftext *t, size_t *n)
+{
+	struct tm_ftext_priv *p = t->priv;
+
+	if (!p->have_lines) {
+		size_t a = 0;
+
+		while (a < t->len) {
+			const char *nl = memchr(t->text + a, '\n', t->len - a);
+			size_t b = nl ? (size_t)(nl - t->text) : t->len, e = b;
+
+			if (e > a && t->text[e - 1] == '\r')
+				e--;
+			push(&p->lines, a, e - a);
+			a = b + 1;
+		}
+		p->have_lines = true;
+	}
+	*n = p->lines.n;
+	return p->lines.v;
+}
+
+const struct tm_span *tm_ftext_paras(struct tm_ftext *t, size_t *n)
+{
+	struct tm_ftext_priv *p = t->priv;
+
+	if (!p->have_paras) {
+		size_t nl, i, start = 0;
+		const struct tm_span *l = tm_ftext_lines(t, &nl);
+		bool open = false;
+
+		for (i = 0; i <= nl; i++) {
+			bool b = i == nl || blank(t->text + l[i].off, l[i].len);
+
+			if (!b && !open) {
+				start = i;
+				open = true;
+			} else if (b && open) {
+				push(&p->paras, l[start].off,
+				     l[i - 1].off + l[i - 1].len - l[start].off);
+				open = false;
+			}
+		}
+		p->have_paras = true;
+	}
+	*n = p->paras.n;
+	return p->paras.v;
+}
+
+/* ---------------------------------------------------------------- words */
+
+/* Cuts the token s[0..len) (at byte `base`), which holds unspaced text, with ICU. */
+static void split_icu(struct tm_ftext *t, size_t base, const char *s, size_t len)
+{
+	struct tm_ftext_priv *p = t->priv;
+	UErrorCode e = U_ZERO_ERROR;
+	int32_t i = 0, l = (int32_t)len, k = 0, a, b;
+
+	if (p->cap16 < l + 1) {
+		p->cap16 = l + 1;
+		p->u16 = tm_xrealloc(p->u16, (size_t)p->cap16 * sizeof(*p->u16));
+		p->map = tm_xrealloc(p->map, (size_t)p->cap16 * sizeof(*p->map));
+	}
+	/* UTF-16 with a map back to bytes (invalid bytes: U+FFFD each) */
+	while (i < l) {
+		int32_t at = i;
+		UChar32 c;
+
+		U8_NEXT((const uint8_t *)s, i, l, c);
+		if (c < 0)
+			c = 0xfffd;
+		if (c > 0xffff) {
+			p->map[k] = at;
+			p->u16[k++] = U16_LEAD(c);
+			p->map[k] = at;
+			p->u16[k++] = U16_TRAIL(c);
+		} else {
+			p->map[k] = at;
+			p->u16[k++] = (UChar)c;
+		}
+	}
+	p->map[k] = l;
+	if (!p->brk) {
+		p->brk = ubrk_open(UBRK_WORD, "", NULL, 0, &e);
+		if (U_FAILURE(e))
+			BUG("ubrk_open: %s", u_errorName(e));
+	}
+	ubrk_setText(p->brk, p->u16, k, &e);
+	if (U_FAILURE(e))
+		BUG("ubrk_setText: %s", u_errorName(e));
+	for (a = ubrk_first(p->brk); (b = ubrk_next(p->brk)) != UBRK_DONE; a = b) {
+		int32_t j;
+		bool space = true;
+
+		for (j = a; j < b && space; j++)
+			space = U16_IS_SURROGATE(p->u16[j]) ? false : tm_space_cp(p->u16[j]);
+		if (!space)
+			push(&p->words, base + (size_t)p->map[a], (size_t)(p->map[b] - p->map[a]));
+	}
+}
+
+const struct tm_span *tm_ftext_words(struct tm_ftext *t, size_t *n)
+{
+	struct tm_ftext_priv *p = t->priv;
+
+	if (!p->have_words) {
+		const unsigned char *s = (const unsigned char *)t->text;
+		size_t i = 0, len = t->len;
+
+		while (i < len) {
+			size_t start, end;
+			bool unsp = false;
+
+			/* skip white space */
+			while (i < len) {
+				if (s[i] < 0x80) {
+					if (!tm_space_cp(s[i]))
+						break;
+					i++;
+				} else {
+					int32_t j = 0, l = (int32_t)TM_MIN(len - i, 4);
+					UChar32 c;
+
+					U8_NEXT(s + i, j, l, c);
+					if (c < 0 || !tm_space_cp((uint32_t)c))
+						break;
+					i += (size_t)j;
+				}
+			}
+			if (i >= len)
+				break;
+			start = i;
+			/* the token */
+			while (i < len) {
+				if (s[i] < 0x80) {
+					if (tm_space_cp(s[i]))
+						break;
+					i++;
+				} else {
+					int32_t j = 0, l = (int32_t)TM_MIN(len - i, 4);
+					UChar32 c;
+
+					U8_NEXT(s + i, j, l, c);
+					if (c >= 0 && tm_space_cp((uint32_t)c))
+						break;
+					unsp = unsp || (c >= 0 && tm_unspaced_cp((uint32_t)c));
+					i += (size_t)j;
+				}
+			}
+			end = i;
+			if (unsp)
+				split_icu(t, start, t->text + start, end - start);
+			else
+				push(&p->words, start, end - start);
+		}
+		p->have_words = true;
+	}
+	*n = p->words.n;
+	return p->words.v;
+}
+
+const uint32_t *tm_ftext_line_words(struct tm_ftext *t)
+{
+	struct tm_ftext_priv *p = t->priv;
+
+	if (!p->have_line_words) {
+		size_t nl, nw, i, w = 0;
+		const struct tm_span *l = tm_ftext_lines(t, &nl);
+		const struct tm_span *wd = tm_ftext_words(t, &nw);
+
+		if (p->line_words_cap < nl + 1) {
+			p->line_words_cap = nl + 1;
+			p->line_words = tm_xrealloc(p->line_words, p->line_words_cap * sizeof(uint32_t));
+		}
+		/* words never hold '\n' (white space): each lies in one line */
+		memset(p->line_words, 0, (nl + 1) * sizeof(uint32_t));
+		for (i = 0; w < nw; w++) {
+			while (i + 1 < nl && wd[w].off >= l[i + 1].off)
+				i++;
+			p->line_words[i]++;
+		}
+		p->have_line_words = true;
+	}
+	return p->line_words;
+}
+
+/* ---------------------------------------------------------------- folding */
+
+const char *tm_ftext_fold(struct tm_ftext *t, const char *s, size_t len, size_t *out_len)
+{
+	struct tm_buf *b = &t->priv->fold;
+	size_t i;
+
+	tm_buf_reset(b);
+	for (i = 0; i < len && (unsigned char)s[i] < 0x80; i++)
+		;
+	if (i == len) {
+		tm_buf_grow(b, len + 1);
+		for (i = 0; i < len; i++)
+			b->buf[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+		tm_buf_setlen(b, len);
+	} else {
+		struct tm_ftext_priv *p = t->priv;
+		UErrorCode e = U_ZERO_ERROR;
+		int32_t l16 = 0, need, cap;
+		UChar *f;
+
+		if (len > INT32_MAX / 4)
+			len = INT32_MAX / 4;
+		if (p->cap16 < (int32_t)len + 1) {
+			p->cap16 = (int32_t)len + 1;
+			p->u16 = tm_xrealloc(p->u16, (size_t)p->cap16 * sizeof(*p->u16));
+			p->map = tm_xrealloc(p->map, (size_t)p->cap16 * sizeof(*p->map));
+		}
+		u_strFromUTF8WithSub(p->u16, p->cap16, &l16, s, (int32_t)len, 0xfffd, NULL, &e);
+		if (U_FAILURE(e))
+			BUG("u_strFromUTF8WithSub: %s", u_errorName(e));
+		cap = 3 * l16 + 1;
+		f = tm_xmalloc((size_t)cap * sizeof(*f));
+		need = u_strFoldCase(f, cap, p->u16, l16, U_FOLD_CASE_DEFAULT, &e);
+		if (U_FAILURE(e))
+			BUG("u_strFoldCase: %s", u_errorName(e));
+		e = U_ZERO_ERROR;
+		u_strToUTF8(NULL, 0, &l16, f, need, &e);
+		tm_buf_grow(b, (size_t)l16 + 1);
+		e = U_ZERO_ERROR;
+		u_strToUTF8(b->buf, (int32_t)b->alloc, &l16, f, need, &e);
+		if (U_FAILURE(e))
+			BUG("u_strToUTF8: %s", u_errorName(e));
+		tm_buf_setlen(b, (size_t)l16);
+		free(f);
+	}
+	*out_len = b->len;
+	return b->buf;
+}
