@@ -105,7 +105,16 @@ static int get_value(const struct tm_ini *ini, const struct tm_filter_def *d,
 	return 0;
 }
 
-int tm_fchain_new(const char *names, const struct tm_ini *ini,
+void tm_filter_data_path(const char *data_dir, const char *name, struct tm_buf *out)
+{
+	tm_buf_reset(out);
+	if (strchr(name, '/') || !data_dir)
+		tm_buf_addstr(out, name);
+	else
+		tm_buf_addf(out, "%s/%s", data_dir, name);
+}
+
+int tm_fchain_new(const char *names, const struct tm_ini *ini, const char *data_dir,
 		  struct tm_fchain **out, struct tm_err *err)
 {
 	struct tm_fchain *c = tm_xcalloc(1, sizeof(*c));
@@ -154,7 +163,7 @@ int tm_fchain_new(const char *names, const struct tm_ini *ini,
 			rc = get_value(ini, d, &d->params[j], &c->values[c->n - 1][j], err);
 		if (rc)
 			break;
-		c->steps[c->n - 1].state = d->create(c->values[c->n - 1], err);
+		c->steps[c->n - 1].state = d->create(c->values[c->n - 1], data_dir, err);
 		if (!c->steps[c->n - 1].state) {
 			rc = err && err->code ? err->code : TM_ECONFIG;
 			break;

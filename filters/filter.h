@@ -94,11 +94,13 @@ struct tm_filter_def {
 	 */
 	const char *const *reasons;
 	/*
-	 * Builds the state from values[] (one per params[], in order).
+	 * Builds the state from values[] (one per params[], in order); a
+	 * setting naming a data file is resolved by tm_filter_data_path().
 	 * Returns NULL with err filled (TM_ECONFIG, TM_EIO, TM_EFORMAT) when a
 	 * value or a file it names is unusable.
 	 */
-	void *(*create)(const union tm_fvalue *values, struct tm_err *err);
+	void *(*create)(const union tm_fvalue *values, const char *data_dir,
+			struct tm_err *err);
 	void (*destroy)(void *state);
 	/* Optional per-thread scratch; NULL when not needed. */
 	void *(*scratch_new)(const void *state);
@@ -116,6 +118,14 @@ const struct tm_filter_def *tm_filter_find(const char *name);
 
 /* Adds a score to res (a BUG beyond TM_FILTER_MAX_SCORES). */
 void tm_fresult_score(struct tm_fresult *res, const char *name, double value);
+
+/*
+ * The path of a filter's data file `name` (a word list, a model): as
+ * given when it holds a '/', else `data_dir`/name (data_dir: where tamis
+ * installed its filter data, PREFIX/share/tamis/filters, or filters/data
+ * of the source tree; NULL: the current directory).  Replaces `out`.
+ */
+void tm_filter_data_path(const char *data_dir, const char *name, struct tm_buf *out);
 
 /*
  * The pipeline.conf schema entries of every filter's settings
@@ -136,10 +146,10 @@ struct tm_fchain_step {
 /*
  * Builds the chain `names` (comma- or space-separated filter names, in
  * order) with each filter's settings from `ini` ([filter "NAME"]; NULL:
- * all defaults).  Returns 0, or TM_ECONFIG (unknown name, bad value) or
+ * all defaults) and its data files under `data_dir`.  Returns 0, or TM_ECONFIG (unknown name, bad value) or
  * what a filter's create() returned, with err filled.
  */
-int tm_fchain_new(const char *names, const struct tm_ini *ini,
+int tm_fchain_new(const char *names, const struct tm_ini *ini, const char *data_dir,
 		  struct tm_fchain **out, struct tm_err *err);
 void tm_fchain_free(struct tm_fchain *c);
 size_t tm_fchain_len(const struct tm_fchain *c);
