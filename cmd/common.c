@@ -8,6 +8,7 @@
 #include "pool.h"
 #include "progress.h"
 #include "stats.h"
+#include "stream.h"
 
 #include <sys/stat.h>
 
@@ -207,5 +208,140 @@ int tm_cmd_stats_close(struct tm_stats *st, uint64_t docs_in, uint64_t docs_out,
 		warn_err(&err);
 		return TM_EXIT_FAIL;
 	}
+	return status;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+static struct tm_line_batch *batch_new(const struct tm_batcher *b, const char *path,
+				       long first_line)
+{
+	struct tm_line_batch *lb = tm_xcalloc(1, sizeof(*lb));
+
+	tm_buf_init(&lb->in, 0);
+	tm_buf_init(&lb->out, 0);
+	tm_buf_init(&lb->aux, 0);
+	lb->recs = tm_xcalloc(TM_BATCH_LINES, b->rec_size ? b->rec_size : 1);
+	lb->rec_size = b->rec_size;
+	lb->rec_release = b->rec_release;
+	lb->first_line = first_line;
+	lb->file = path;
+	return lb;
+}
+
+void tm_line_batch_free(struct tm_line_batch *lb)
+{
+	size_t i;
+
+	if (!lb)
+		return;
+	for (i = 0; lb->rec_release && i < lb->n; i++)
+		lb->rec_release((char *)lb->recs + i * lb->rec_size);
+	tm_buf_release(&lb->in);
+	tm_buf_release(&lb->out);
+	tm_buf_release(&lb->aux);
+	free(lb->recs);
+	free(lb);
+}
+
+void tm_line_batch_discard(void *arg, void *lb)
+{
+	(void)arg;
+	tm_line_batch_free(lb);
+}
+
+const char *tm_line_batch_next(struct tm_line_batch *lb, size_t *len, void **rec)
+{
+	const char *s, *nl;
+	size_t i;
+
+	if (lb->pos >= lb->in.len)
+		return NULL;
+	s = lb->in.buf + lb->pos;
+	nl = memchr(s, '\n', lb->in.len - lb->pos);
+	*len = (size_t)(nl - s);
+	i = lb->nextrec++;
+	*rec = (char *)lb->recs + i * lb->rec_size;
+	lb->pos += *len + 1;
+	return s;
+}
+
+int tm_batcher_file(struct tm_batcher *b, const char *path)
+{
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_reader *in;
+	struct tm_buf line = TM_BUF_INIT;
+	struct tm_line_batch *lb = NULL;
+	long lineno = 0;
+	int rc, status = 0;
+
+	if (tm_reader_open(path, &in, &err) < 0) {
+		warn_err(&err);
+		return -1;
+	}
+	for (;;) {
+		rc = tm_reader_getline(in, &line, b->max_line, true, &err);
+		if (rc == TM_ETOOBIG) {
+			lineno++;
+			if (b->too_long(b->arg, &err)) {
+				status = 1;
+				break;
+			}
+			continue;
+		}
+		if (rc < 0) {
+			warn_err(&err);
+			status = -1;
+			break;
+		}
+		if (rc == 0)
+			break;
+		lineno++;
+		if (!b->keep_blank && !line.len)
+			continue;	/* blank lines between documents */
+		if (!lb)
+			lb = batch_new(b, path, lineno);
+		tm_buf_add(&lb->in, line.buf, line.len);
+		tm_buf_addch(&lb->in, '\n');
+		lb->n++;
+		if (lb->n == TM_BATCH_LINES || lb->in.len >= TM_BATCH_BYTES) {
+			b->raw_done = tm_reader_raw_consumed(in);
+			rc = tm_pool_submit(b->pool, lb);
+			lb = NULL;
+			if (rc) {
+				status = 1;
+				break;
+			}
+		}
+	}
+	if (lb) {
+		b->raw_done = tm_reader_raw_consumed(in);
+		if (tm_pool_submit(b->pool, lb) != 0 && !status)
+			status = 1;
+	}
+	tm_buf_release(&line);
+	tm_reader_free(in);
+	return status;
+}
+
+int tm_batcher_run(struct tm_batcher *b, int threads, void (*work)(void *, void *),
+		   int (*done)(void *, void *), void *(*init)(void *, int),
+		   void (*fini)(void *), void *arg, struct tm_stats *stats,
+		   char **files, int nfiles)
+{
+	int i, rc = 0, status = 0;
+
+	b->pool = tm_pool_new(threads, 0, work, done, arg);
+	tm_pool_set_worker(b->pool, init, fini);
+	tm_pool_set_discard(b->pool, tm_line_batch_discard);
+	for (i = 0; i < nfiles && rc <= 0; i++) {
+		tm_stats_add_input(stats, files[i]);
+		rc = tm_batcher_file(b, files[i]);
+		if (rc < 0)
+			status = TM_EXIT_FAIL;
+	}
+	tm_pool_finish(b->pool);
+	tm_pool_free(b->pool);
+	b->pool = NULL;
 	return status;
 }

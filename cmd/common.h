@@ -53,6 +53,18 @@ struct tm_ini *tm_cmd_config(const char *path, const struct tm_strlist *override
 	{ TM_OPT_STRLIST, 'c', NULL, (overrides), "SECTION.KEY=VALUE", \
 	  "override one configuration key (repeatable)" }
 
+/* The options of every JSON Lines document stage, after its own. */
+#define TM_OPT_DOC_STAGE(cc, stats_docs) \
+	{ TM_OPT_INT, 0, "max-errors", &(cc)->max_errors, "N", \
+	  "stop with exit 3 after more than N malformed lines (default: no limit)" }, \
+	{ TM_OPT_STRING, 0, "stats", &(cc)->stats, "FILE", "record the run in this stats database" }, \
+	{ TM_OPT_FLAG, 0, "stats-docs", (stats_docs), NULL, \
+	  "also record every document's decision (id, kept or reason) in --stats" }, \
+	{ TM_OPT_FLAG, 0, "progress", &(cc)->progress, NULL, \
+	  "show progress on stderr even when it is not a terminal" }, \
+	TM_OPT_CONFIG(&(cc)->config, &(cc)->overrides), \
+	TM_OPT_END_MARK
+
 /*
  * Settings every tool shares.  The command line sets them first (options
  * point at these fields); tm_cmd_load() fills the ones it left unset from
@@ -106,6 +118,69 @@ struct tm_stats;
  */
 int tm_cmd_stats_close(struct tm_stats *st, uint64_t docs_in, uint64_t docs_out,
 		       uint64_t bytes_in, uint64_t bytes_out, int status);
+
+struct tm_pool;
+
+/*
+ * Input lines in batches for a tm_pool: the JSONL tools' -j.  A batch
+ * holds up to TM_BATCH_LINES lines (or TM_BATCH_BYTES bytes), the tool's
+ * per-line records (rec_size bytes each, zeroed) and an output buffer
+ * its work function fills; its done function frees it with
+ * tm_line_batch_free() after freeing what its records own.
+ */
+#define TM_BATCH_LINES 256
+#define TM_BATCH_BYTES (1u << 20)
+
+struct tm_line_batch {
+	struct tm_buf in;	/* the lines, each ending in '\n' */
+	size_t n;
+	long first_line;	/* 1-based line number of the first */
+	const char *file;
+	struct tm_buf out;
+	struct tm_buf aux;	/* a second output (filter --rejected) */
+	void *recs;
+	size_t rec_size;
+	void (*rec_release)(void *rec);
+	size_t pos, nextrec;	/* tm_line_batch_next()'s place */
+};
+
+struct tm_batcher {
+	struct tm_pool *pool;
+	size_t rec_size;
+	void (*rec_release)(void *rec);	/* frees what a record owns; may be NULL */
+	bool keep_blank;	/* blank lines are input too (else skipped) */
+	size_t max_line;	/* longer lines go to too_long(), skipped */
+	/* a line over max_line was skipped; non-zero stops reading */
+	int (*too_long)(void *arg, const struct tm_err *err);
+	void *arg;
+	uint64_t raw_done;	/* raw bytes of the file read at the last submit */
+};
+
+/*
+ * Reads `path` ("-": stdin) into batches submitted to b->pool.  Returns 0,
+ * 1 when the pool stopped (done returned non-zero), or -1 after reporting
+ * a read failure.
+ */
+int tm_batcher_file(struct tm_batcher *b, const char *path);
+/*
+ * Runs a batch tool over `files`: a pool of `threads` workers (init/fini
+ * make and free each one's context), each file read by tm_batcher_file()
+ * in turn (and named in `stats`), until the end or until done() or
+ * too_long() stops.  b->pool is set.  Returns 0, or TM_EXIT_FAIL when an
+ * input could not be read.
+ */
+struct tm_stats;
+int tm_batcher_run(struct tm_batcher *b, int threads, void (*work)(void *, void *),
+		   int (*done)(void *, void *), void *(*init)(void *, int),
+		   void (*fini)(void *), void *arg, struct tm_stats *stats,
+		   char **files, int nfiles);
+
+/* Releases every record (rec_release), then the batch; accepts NULL. */
+void tm_line_batch_free(struct tm_line_batch *lb);
+/* The same as a tm_pool discard function. */
+void tm_line_batch_discard(void *arg, void *lb);
+/* The next line of the batch (without its '\n') and its record, or NULL. */
+const char *tm_line_batch_next(struct tm_line_batch *lb, size_t *len, void **rec);
 
 /* Flushes and checks stdout; dies (exit 1) if any write failed. */
 void tm_cmd_finish_stdout(void);

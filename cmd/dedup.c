@@ -81,15 +81,7 @@ static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 #define DEDUP_OPTS \
 	{ TM_OPT_STRING, 'o', "output", &opt_out, "FILE", \
 	  "write to FILE (.gz/.zst compress) instead of stdout" }, \
-	{ TM_OPT_INT, 0, "max-errors", &cc.max_errors, "N", \
-	  "stop with exit 3 after more than N malformed lines (default: no limit)" }, \
-	{ TM_OPT_STRING, 0, "stats", &cc.stats, "FILE", "record the run in this stats database" }, \
-	{ TM_OPT_FLAG, 0, "stats-docs", &opt_stats_docs, NULL, \
-	  "also record every document's decision (id, kept or reason)" }, \
-	{ TM_OPT_FLAG, 0, "progress", &cc.progress, NULL, \
-	  "show progress on stderr even when it is not a terminal" }, \
-	TM_OPT_CONFIG(&cc.config, &cc.overrides), \
-	TM_OPT_END_MARK
+	TM_OPT_DOC_STAGE(&cc, &opt_stats_docs)
 
 static const struct tm_option opts[] = { DEDUP_OPTS };
 

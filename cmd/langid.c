@@ -65,15 +65,7 @@ static const struct tm_option opts[] = {
 	{ TM_OPT_FLAG, 0, "list", &opt_list, NULL,
 	  "list the model's languages with their scripts, and exit" },
 	{ TM_OPT_INT, 'j', "jobs", &cc.threads, "N", "worker threads (default: all cores)" },
-	{ TM_OPT_INT, 0, "max-errors", &cc.max_errors, "N",
-	  "stop with exit 3 after more than N malformed lines (default: no limit)" },
-	{ TM_OPT_STRING, 0, "stats", &cc.stats, "FILE", "record the run in this stats database" },
-	{ TM_OPT_FLAG, 0, "stats-docs", &opt_stats_docs, NULL,
-	  "also record every document's decision (id, kept or reason, score)" },
-	{ TM_OPT_FLAG, 0, "progress", &cc.progress, NULL,
-	  "show progress on stderr even when it is not a terminal" },
-	TM_OPT_CONFIG(&cc.config, &cc.overrides),
-	TM_OPT_END_MARK,
+	TM_OPT_DOC_STAGE(&cc, &opt_stats_docs),
 };
 
 /* ---------------------------------------------------------------- model */
@@ -151,9 +143,6 @@ static const char *const reason[] = {
 	[V_MALFORMED] = "langid.malformed",
 };
 
-#define BATCH_LINES 256
-#define BATCH_BYTES (1u << 20)
-
 struct line_out {
 	enum verdict v;
 	int lang;		/* -1: und */
@@ -164,14 +153,6 @@ struct line_out {
 	char *msg;		/* malformed: what was wrong */
 };
 
-struct batch {
-	struct tm_buf in;	/* lines, each ending in '\n' */
-	size_t n;
-	long first_line;
-	const char *file;
-	struct line_out lo[BATCH_LINES];
-	struct tm_buf out;
-};
 
 struct worker {
 	struct tm_lid_ctx *lid;
@@ -190,10 +171,10 @@ struct run {
 	struct tm_writer **split;	/* per language + 1 for und */
 	struct tm_stats *stats;
 	struct tm_progress *progress;
+	struct tm_batcher batcher;
 	uint64_t docs_in, docs_out, bytes_in, bytes_out, removed[V_MALFORMED + 1];
 	uint64_t *per_lang;	/* nlang + 1 */
 	bool *hist_defined;
-	uint64_t raw_done;
 	long malformed;
 	int rc;
 	struct tm_err err;
@@ -321,14 +302,12 @@ static void doc_line(struct worker *w, const char *s, size_t len,
 static void work(void *ctx, void *p)
 {
 	struct worker *w = ctx;
-	struct batch *b = p;
-	size_t i, a = 0;
+	struct tm_line_batch *b = p;
+	struct line_out *lo;
+	const char *s;
+	size_t len;
 
-	for (i = 0; i < b->n; i++) {
-		const char *s = b->in.buf + a, *nl = memchr(s, '\n', b->in.len - a);
-		size_t len = (size_t)(nl - s);
-		struct line_out *lo = &b->lo[i];
-
+	while ((s = tm_line_batch_next(b, &len, (void **)&lo))) {
 		lo->in_len = len;
 		lo->off = b->out.len;
 		if (opt_plain)
@@ -336,27 +315,15 @@ static void work(void *ctx, void *p)
 		else
 			doc_line(w, s, len, lo, &b->out);
 		lo->len = b->out.len - lo->off;
-		a += len + 1;
 	}
 }
 
-static void batch_free(struct batch *b)
+static void line_out_release(void *p)
 {
-	size_t i;
+	struct line_out *lo = p;
 
-	for (i = 0; i < b->n; i++) {
-		free(b->lo[i].id);
-		free(b->lo[i].msg);
-	}
-	tm_buf_release(&b->in);
-	tm_buf_release(&b->out);
-	free(b);
-}
-
-static void discard(void *arg, void *p)
-{
-	(void)arg;
-	batch_free(p);
+	free(lo->id);
+	free(lo->msg);
 }
 
 static struct tm_writer *split_writer(int lang)
@@ -400,12 +367,12 @@ static void lang_stats(int lang, float score)
 static int done(void *arg, void *p)
 {
 	struct run *r = arg;
-	struct batch *b = p;
+	struct tm_line_batch *b = p;
 	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < b->n && !rc; i++) {
-		struct line_out *lo = &b->lo[i];
+		struct line_out *lo = (struct line_out *)b->recs + i;
 
 		r->docs_in++;
 		r->bytes_in += lo->in_len;
@@ -437,67 +404,18 @@ static int done(void *arg, void *p)
 			rc = 1;
 		}
 	}
-	tm_progress_set(r->progress, r->docs_in, r->raw_done);
-	batch_free(b);
+	tm_progress_set(r->progress, r->docs_in, r->batcher.raw_done);
+	tm_line_batch_free(b);
 	return rc;
 }
 
-static int tag_file(struct tm_pool *pool, const char *path)
+static int too_long(void *arg, const struct tm_err *err)
 {
-	struct tm_err err = TM_ERR_INIT;
-	struct tm_reader *in;
-	struct tm_buf line = TM_BUF_INIT;
-	struct batch *b = NULL;
-	long lineno = 0;
-	int rc, status = 0;
-
-	if (tm_reader_open(path, &in, &err) < 0) {
-		warn_err(&err);
-		return -1;
-	}
-	for (;;) {
-		rc = tm_reader_getline(in, &line, TM_DOC_MAX_LINE_DEFAULT, true, &err);
-		if (rc == TM_ETOOBIG) {
-			lineno++;
-			warn_err(&err);
-			R.removed[V_MALFORMED]++;
-			tm_stats_remove(R.stats, "langid.too_long", 1, 0);
-			continue;
-		}
-		if (rc < 0) {
-			warn_err(&err);
-			status = -1;
-			break;
-		}
-		if (rc == 0)
-			break;
-		lineno++;
-		if (!opt_plain && !line.len)
-			continue;	/* blank lines between documents */
-		if (!b) {
-			b = tm_xcalloc(1, sizeof(*b));
-			tm_buf_init(&b->in, 0);
-			tm_buf_init(&b->out, 0);
-			b->first_line = lineno;
-			b->file = path;
-		}
-		tm_buf_add(&b->in, line.buf, line.len);
-		tm_buf_addch(&b->in, '\n');
-		b->n++;
-		if (b->n == BATCH_LINES || b->in.len >= BATCH_BYTES) {
-			R.raw_done = tm_reader_raw_consumed(in);
-			if (tm_pool_submit(pool, b) != 0) {
-				b = NULL;
-				break;
-			}
-			b = NULL;
-		}
-	}
-	if (b && tm_pool_submit(pool, b) != 0)
-		status = -1;
-	tm_buf_release(&line);
-	tm_reader_free(in);
-	return status;
+	(void)arg;
+	warn_err(err);
+	R.removed[V_MALFORMED]++;
+	tm_stats_remove(R.stats, "langid.too_long", 1, 0);
+	return 0;
 }
 
 static void list_languages(const struct tm_lid_model *m)
@@ -559,7 +477,6 @@ static int tag_main(int argc, char **argv)
 	struct tm_err err = TM_ERR_INIT;
 	char *stdin_only[] = { (char *)"-", NULL };
 	char **files;
-	struct tm_pool *pool;
 	int nfiles, i, status = TM_EXIT_OK, nl;
 
 	tm_cmd_options(synopsis, about, opts, &argc, argv);
@@ -604,16 +521,13 @@ static int tag_main(int argc, char **argv)
 		die_err(&err);
 	}
 	R.progress = tm_cmd_progress(&cc, "langid", files, nfiles);
-	pool = tm_pool_new((int)cc.threads, 0, work, done, &R);
-	tm_pool_set_worker(pool, worker_init, worker_fini);
-	tm_pool_set_discard(pool, discard);
-	for (i = 0; i < nfiles && !R.rc; i++) {
-		tm_stats_add_input(R.stats, files[i]);
-		if (tag_file(pool, files[i]) < 0 && !R.rc)
-			status = TM_EXIT_FAIL;
-	}
-	tm_pool_finish(pool);
-	tm_pool_free(pool);
+	R.batcher.rec_size = sizeof(struct line_out);
+	R.batcher.rec_release = line_out_release;
+	R.batcher.keep_blank = opt_plain;
+	R.batcher.max_line = TM_DOC_MAX_LINE_DEFAULT;
+	R.batcher.too_long = too_long;
+	status = tm_batcher_run(&R.batcher, (int)cc.threads, work, done, worker_init, worker_fini,
+				&R, R.stats, files, nfiles);
 	tm_progress_done(R.progress);
 	tm_progress_free(R.progress);
 	if (R.rc) {

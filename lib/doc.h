@@ -106,6 +106,32 @@ bool tm_doc_scan_text(const char *line, size_t len, struct tm_buf *buf,
 		      const char **text, size_t *text_len);
 
 /*
+ * As tm_doc_scan_text(), with more of the line: where the "text" string
+ * lies in it (text_start on its opening quote, text_end after its closing
+ * one: a stage that only changes the text can splice a new string there
+ * and leave every other byte as it was), and the string values of
+ * metadata.lang and metadata.url (pointing into the line; NULL when
+ * absent or not a string).  meta_escaped: one of them holds an escape
+ * and was left NULL: parse the line to read it.
+ */
+struct tm_doc_view {
+	const char *text;
+	size_t text_len;
+	size_t text_start, text_end;
+	const char *lang, *url;
+	size_t lang_len, url_len;
+	bool meta_escaped;
+};
+
+bool tm_doc_scan(const char *line, size_t len, struct tm_buf *buf, struct tm_doc_view *v);
+
+/*
+ * Appends s[0..len) (UTF-8) as a JSON string, quotes included, escaped as
+ * tm_doc_write() escapes: '"', '\\' and control characters only.
+ */
+void tm_json_escape(const char *s, size_t len, struct tm_buf *out);
+
+/*
  * Replaces what `doc` held with a fresh document
  * {"id":ID,"text":TEXT,"source":SOURCE,"metadata":{}}; `id` and `source`
  * may be NULL to leave them out.  Strings are copied.

@@ -233,6 +233,23 @@ static bool scan_literal(struct scan *sc, const char *word, size_t n)
 
 static bool scan_value(struct scan *sc);
 
+/* After a member or element: 1 at the closing bracket, 0 after a comma, -1 bad. */
+static int after_member(struct scan *sc, unsigned char close)
+{
+	skip_ws(sc);
+	if (sc->p >= sc->end)
+		return -1;
+	if (*sc->p == close) {
+		sc->p++;
+		sc->depth--;
+		return 1;
+	}
+	if (*sc->p++ != ',')
+		return -1;
+	skip_ws(sc);
+	return 0;
+}
+
 /* An object or array at sc->p (on '{' or '['). */
 static bool scan_container(struct scan *sc)
 {
@@ -258,17 +275,12 @@ static bool scan_container(struct scan *sc)
 		}
 		if (!scan_value(sc))
 			return false;
-		skip_ws(sc);
-		if (sc->p >= sc->end)
-			return false;
-		if (*sc->p == close) {
-			sc->p++;
-			sc->depth--;
+		switch (after_member(sc, close)) {
+		case 1:
 			return true;
-		}
-		if (*sc->p++ != ',')
+		case -1:
 			return false;
-		skip_ws(sc);
+		}
 	}
 }
 
@@ -291,6 +303,75 @@ static bool scan_value(struct scan *sc)
 		return scan_literal(sc, "null", 4);
 	default:
 		return scan_number(sc);
+	}
+}
+
+/*
+ * The metadata object at sc->p (on '{'): as scan_container(), noting the
+ * string values of "lang" and "url" (the last of each, as jansson keeps;
+ * an escaped key is left to jansson, it might spell one of them).
+ */
+static bool scan_meta(struct scan *sc, struct tm_doc_view *v)
+{
+	sc->depth++;
+	sc->p++;
+	skip_ws(sc);
+	if (sc->p < sc->end && *sc->p == '}') {
+		sc->p++;
+		sc->depth--;
+		return true;
+	}
+	for (;;) {
+		const unsigned char *k, *k_end;
+
+		if (sc->p >= sc->end || *sc->p != '"' || !scan_string(sc) || sc->s_nul ||
+		    sc->s_escaped)
+			return false;
+		k = sc->s;
+		k_end = sc->s_end;
+		skip_ws(sc);
+		if (sc->p >= sc->end || *sc->p++ != ':')
+			return false;
+		skip_ws(sc);
+		if (sc->p >= sc->end)
+			return false;
+		if (*sc->p == '"') {
+			const char **dst = NULL;
+			size_t *dlen = NULL;
+
+			if (!scan_string(sc))
+				return false;
+			if (k_end - k == 4 && !memcmp(k, "lang", 4)) {
+				dst = &v->lang;
+				dlen = &v->lang_len;
+			} else if (k_end - k == 3 && !memcmp(k, "url", 3)) {
+				dst = &v->url;
+				dlen = &v->url_len;
+			}
+			if (dst && (sc->s_escaped || sc->s_nul)) {
+				*dst = NULL;	/* escaped: the caller parses for it */
+				v->meta_escaped = true;
+			} else if (dst) {
+				*dst = (const char *)sc->s;
+				*dlen = (size_t)(sc->s_end - sc->s);
+			}
+		} else {
+			if ((k_end - k == 4 && !memcmp(k, "lang", 4)) ||
+			    (k_end - k == 3 && !memcmp(k, "url", 3))) {
+				if (k_end - k == 4)
+					v->lang = NULL;
+				else
+					v->url = NULL;
+			}
+			if (!scan_value(sc))
+				return false;
+		}
+		switch (after_member(sc, '}')) {
+		case 1:
+			return true;
+		case -1:
+			return false;
+		}
 	}
 }
 
@@ -344,14 +425,15 @@ static void unescape(const unsigned char *p, const unsigned char *end, struct tm
 	}
 }
 
-bool tm_doc_scan_text(const char *line, size_t len, struct tm_buf *buf,
-		      const char **text, size_t *text_len)
+bool tm_doc_scan(const char *line, size_t len, struct tm_buf *buf, struct tm_doc_view *v)
 {
 	struct scan sc = { (const unsigned char *)line, (const unsigned char *)line + len,
 			   1, NULL, NULL, false, false };
 	const unsigned char *t = NULL, *t_end = NULL;
 	bool t_escaped = false, seen[5] = { false };
+	int rc;
 
+	memset(v, 0, sizeof(*v));
 	skip_ws(&sc);
 	if (sc.p >= sc.end || *sc.p++ != '{')
 		return false;
@@ -387,7 +469,7 @@ bool tm_doc_scan_text(const char *line, size_t len, struct tm_buf *buf,
 				return false;
 			break;
 		case K_META:
-			if (*sc.p != '{' || !scan_container(&sc))
+			if (*sc.p != '{' || !scan_meta(&sc, v))
 				return false;
 			break;
 		default:
@@ -395,27 +477,74 @@ bool tm_doc_scan_text(const char *line, size_t len, struct tm_buf *buf,
 				return false;
 			break;
 		}
-		skip_ws(&sc);
-		if (sc.p >= sc.end)
+		rc = after_member(&sc, '}');
+		if (rc < 0)
 			return false;
-		if (*sc.p == '}')
+		if (rc)
 			break;
-		if (*sc.p++ != ',')
-			return false;
-		skip_ws(&sc);
 	}
-	sc.p++;
 	skip_ws(&sc);
 	if (sc.p != sc.end || !t)
 		return false;
+	v->text_start = (size_t)(t - (const unsigned char *)line) - 1;
+	v->text_end = (size_t)(t_end - (const unsigned char *)line) + 1;
 	if (!t_escaped) {
-		*text = (const char *)t;
-		*text_len = (size_t)(t_end - t);
+		v->text = (const char *)t;
+		v->text_len = (size_t)(t_end - t);
 		return true;
 	}
 	tm_buf_reset(buf);
 	unescape(t, t_end, buf);
-	*text = buf->buf;
-	*text_len = buf->len;
+	v->text = buf->buf;
+	v->text_len = buf->len;
 	return true;
+}
+
+bool tm_doc_scan_text(const char *line, size_t len, struct tm_buf *buf,
+		      const char **text, size_t *text_len)
+{
+	struct tm_doc_view v;
+
+	if (!tm_doc_scan(line, len, buf, &v))
+		return false;
+	*text = v.text;
+	*text_len = v.text_len;
+	return true;
+}
+
+void tm_json_escape(const char *s, size_t len, struct tm_buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";	/* as jansson writes */
+	size_t i, a = 0;
+
+	tm_buf_addch(out, '"');
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char e;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		tm_buf_add(out, s + a, i - a);
+		a = i + 1;
+		switch (c) {
+		case '"': e = '"'; break;
+		case '\\': e = '\\'; break;
+		case '\b': e = 'b'; break;
+		case '\f': e = 'f'; break;
+		case '\n': e = 'n'; break;
+		case '\r': e = 'r'; break;
+		case '\t': e = 't'; break;
+		default: e = 0; break;
+		}
+		if (e) {
+			tm_buf_addch(out, '\\');
+			tm_buf_addch(out, e);
+		} else {
+			tm_buf_addstr(out, "\\u00");
+			tm_buf_addch(out, hex[c >> 4]);
+			tm_buf_addch(out, hex[c & 15]);
+		}
+	}
+	tm_buf_add(out, s + a, len - a);
+	tm_buf_addch(out, '"');
 }

@@ -16,21 +16,47 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* metadata.KEY as the scanner saw it agrees with jansson's. */
+static void same_meta(struct tm_doc *doc, const char *key, const char *got, size_t glen,
+		      bool escaped, const char *line, size_t len)
+{
+	const char *want = tm_doc_meta_str(doc, key);
+
+	if (got ? !want || strlen(want) != glen || memcmp(want, got, glen) : want && !escaped)
+		BUG("the scanner's metadata.%s differs from jansson's: '%.*s'", key, (int)len, line);
+}
+
 static void check(const char *line, size_t len)
 {
-	static struct tm_buf buf = TM_BUF_INIT;
-	struct tm_doc doc = TM_DOC_INIT;
-	const char *text, *want;
-	size_t tlen, wlen;
+	static struct tm_buf buf = TM_BUF_INIT, spliced = TM_BUF_INIT;
+	struct tm_doc doc = TM_DOC_INIT, doc2 = TM_DOC_INIT;
+	struct tm_doc_view v;
+	const char *want;
+	size_t wlen;
 
-	if (!tm_doc_scan_text(line, len, &buf, &text, &tlen))
+	if (!tm_doc_scan(line, len, &buf, &v))
 		return;
 	if (tm_doc_parse(&doc, line, len, NULL) < 0)
 		BUG("the scanner accepted a line jansson refuses: '%.*s'", (int)len, line);
 	want = tm_doc_text(&doc, &wlen);
-	if (wlen != tlen || memcmp(want, text, tlen))
+	if (wlen != v.text_len || memcmp(want, v.text, wlen))
 		BUG("the scanner's text differs from jansson's: '%.*s'", (int)len, line);
+	same_meta(&doc, "lang", v.lang, v.lang_len, v.meta_escaped, line, len);
+	same_meta(&doc, "url", v.url, v.url_len, v.meta_escaped, line, len);
+	/* splicing the text, escaped again, where it was gives the same document */
+	if (line[v.text_start] != '"' || line[v.text_end - 1] != '"')
+		BUG("the text's span is not its string: '%.*s'", (int)len, line);
+	tm_buf_reset(&spliced);
+	tm_buf_add(&spliced, line, v.text_start);
+	tm_json_escape(v.text, v.text_len, &spliced);
+	tm_buf_add(&spliced, line + v.text_end, len - v.text_end);
+	if (tm_doc_parse(&doc2, spliced.buf, spliced.len, NULL) < 0)
+		BUG("a spliced line does not parse: '%.*s'", (int)spliced.len, spliced.buf);
+	want = tm_doc_text(&doc2, &wlen);
+	if (wlen != v.text_len || memcmp(want, v.text, wlen))
+		BUG("a spliced line has another text: '%.*s'", (int)len, line);
 	tm_doc_release(&doc);
+	tm_doc_release(&doc2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const frame[][2] = {
 		{ "", "" },
 		{ "{\"id\":\"x\",\"text\":\"", "\",\"metadata\":{}}" },
-		{ "{\"text\":\"a b\",\"metadata\":{\"k\":", "}}" },
+		{ "{\"text\":\"a b\",\"metadata\":{\"lang\":\"en\",\"k\":", ",\"url\":\"u\"}}" },
 		{ "{\"text\":\"a\",\"x\":", ",\"id\":\"1\"}" },
 	};
 	struct tm_buf line = TM_BUF_INIT;
