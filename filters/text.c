@@ -225,6 +225,12 @@ static void split_icu(struct tm_ftext *t, size_t base, const char *s, size_t len
 	}
 }
 
+/* Byte classes: 0 ASCII non-space, 1 ASCII white space, 2 not ASCII. */
+static const unsigned char byte_class[256] = {
+	['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1,
+	[0x80 ... 0xff] = 2,
+};
+
 const struct tm_span *tm_ftext_words(struct tm_ftext *t, size_t *n)
 {
 	struct tm_ftext_priv *p = t->priv;
@@ -234,50 +240,47 @@ const struct tm_span *tm_ftext_words(struct tm_ftext *t, size_t *n)
 		size_t i = 0, len = t->len;
 
 		while (i < len) {
-			size_t start, end;
+			size_t start;
 			bool unsp = false;
 
-			/* skip white space */
-			while (i < len) {
-				if (s[i] < 0x80) {
-					if (!tm_space_cp(s[i]))
-						break;
-					i++;
-				} else {
-					int32_t j = 0, l = (int32_t)TM_MIN(len - i, 4);
-					UChar32 c;
+			/* white space */
+			while (i < len && byte_class[s[i]]) {
+				int32_t j = 0, l;
+				UChar32 c;
 
-					U8_NEXT(s + i, j, l, c);
-					if (c < 0 || !tm_space_cp((uint32_t)c))
-						break;
-					i += (size_t)j;
+				if (byte_class[s[i]] == 1) {
+					i++;
+					continue;
 				}
+				l = (int32_t)TM_MIN(len - i, 4);
+				U8_NEXT(s + i, j, l, c);
+				if (c < 0 || !tm_space_cp((uint32_t)c))
+					break;
+				i += (size_t)j;
 			}
 			if (i >= len)
 				break;
 			start = i;
-			/* the token */
+			/* the token: ASCII by table, the rest decoded */
 			while (i < len) {
-				if (s[i] < 0x80) {
-					if (tm_space_cp(s[i]))
-						break;
-					i++;
-				} else {
-					int32_t j = 0, l = (int32_t)TM_MIN(len - i, 4);
-					UChar32 c;
+				int32_t j = 0, l;
+				UChar32 c;
 
-					U8_NEXT(s + i, j, l, c);
-					if (c >= 0 && tm_space_cp((uint32_t)c))
-						break;
-					unsp = unsp || (c >= 0 && tm_unspaced_cp((uint32_t)c));
-					i += (size_t)j;
-				}
+				while (i < len && !byte_class[s[i]])
+					i++;
+				if (i >= len || byte_class[s[i]] == 1)
+					break;
+				l = (int32_t)TM_MIN(len - i, 4);
+				U8_NEXT(s + i, j, l, c);
+				if (c >= 0 && tm_space_cp((uint32_t)c))
+					break;
+				unsp = unsp || (c >= 0 && tm_unspaced_cp((uint32_t)c));
+				i += (size_t)j;
 			}
-			end = i;
 			if (unsp)
-				split_icu(t, start, t->text + start, end - start);
+				split_icu(t, start, t->text + start, i - start);
 			else
-				push(&p->words, start, end - start);
+				push(&p->words, start, i - start);
 		}
 		p->have_words = true;
 	}
