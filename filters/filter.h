@@ -108,6 +108,11 @@ struct tm_filter_def {
 	/* Judges one document; res is cleared (reason NULL, no scores) on entry. */
 	void (*apply)(const void *state, void *scratch, struct tm_ftext *t,
 		      struct tm_fresult *res);
+	/*
+	 * Its scores go to the kept documents' metadata even when not
+	 * annotating (a classifier's score is data for later stages).
+	 */
+	bool scores_to_metadata;
 };
 
 /* Every filter, in the default chain's order; NULL-terminated. */
