@@ -1,0 +1,577 @@
+/*
+ * filter.c: tamis-filter, the quality, safety and PII filter chain over
+ * JSON Lines documents (filters/filter.h), and its helper commands.
+ */
+#include "tamis.h"
+#include "common.h"
+#include "doc.h"
+#include "filter.h"
+#include "ini.h"
+#include "pool.h"
+#include "progress.h"
+#include "stats.h"
+#include "stream.h"
+
+#include <limits.h>
+#include <math.h>
+#include <unistd.h>
+
+static const char synopsis[] = "tamis filter [options] [FILE...]";
+
+static const char about[] =
+	"Runs the filter chain ([filter] chain in pipeline.conf, or --chain) over\n"
+	"JSON Lines documents: heuristic quality, repetition, safety, PII and\n"
+	"classifier filters (tamis filter --list; docs/FILTERS.md).  A document\n"
+	"one filter removes is counted in --stats as filter.NAME.REASON and not\n"
+	"shown to the next; rewriting filters (C4's line removal, PII redaction)\n"
+	"hand on the new text.  --annotate writes every filter's scores to\n"
+	"metadata and removes nothing.  Output is in input order whatever -j.\n";
+
+/* The chain when neither --chain nor [filter] chain names one. */
+static const char default_chain[] =
+	"url_blocklist,badwords,gopher_repetition,gopher_quality,c4,fineweb,kl,pii";
+
+static bool opt_annotate, opt_list, opt_print_chain, opt_stats_docs;
+static const char *opt_out, *opt_chain, *opt_rejected;
+static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
+
+static const struct tm_option opts[] = {
+	{ TM_OPT_STRING, 'o', "output", &opt_out, "FILE",
+	  "write to FILE (.gz/.zst compress) instead of stdout" },
+	{ TM_OPT_STRING, 0, "chain", &opt_chain, "LIST",
+	  "the filters to run, in order, comma-separated (default: [filter] chain)" },
+	{ TM_OPT_FLAG, 0, "annotate", &opt_annotate, NULL,
+	  "write every filter's scores to metadata, remove nothing" },
+	{ TM_OPT_STRING, 0, "rejected", &opt_rejected, "FILE",
+	  "also write removed documents here, with metadata.filter_reason" },
+	{ TM_OPT_FLAG, 0, "list", &opt_list, NULL,
+	  "list the filters, their reasons and settings, and exit" },
+	{ TM_OPT_FLAG, 0, "print-chain", &opt_print_chain, NULL,
+	  "print the chain that would run (after --chain and the config), and exit" },
+	{ TM_OPT_INT, 'j', "jobs", &cc.threads, "N", "worker threads (default: all cores)" },
+	TM_OPT_DOC_STAGE(&cc, &opt_stats_docs),
+};
+
+/* ---------------------------------------------------------------- data */
+
+/*
+ * Where the filters' data files are: PREFIX/share/tamis/filters next to an
+ * installed program, else filters/data of the source tree it was built in.
+ */
+static char *data_dir(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+	int up;
+
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	if (!(slash = strrchr(exe, '/')))
+		return NULL;
+	*slash = 0;
+	for (up = 0; up <= 4; up++) {
+		struct tm_buf p = TM_BUF_INIT;
+		int i;
+
+		tm_buf_addstr(&p, exe);
+		for (i = 0; i < up; i++)
+			tm_buf_addstr(&p, "/..");
+		tm_buf_addstr(&p, up == 1 ? "/share/tamis/filters" : "/filters/data");
+		if (access(p.buf, R_OK | X_OK) == 0)
+			return tm_buf_detach(&p, NULL);
+		tm_buf_release(&p);
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+enum verdict { V_KEEP, V_REMOVE, V_MALFORMED };
+
+struct rec {
+	enum verdict v;
+	int step;		/* removing step */
+	const char *reason;	/* static */
+	size_t in_len;
+	size_t off, len;	/* of the output line in batch->out */
+	size_t roff, rlen;	/* of the rejected line in the batch's second buffer */
+	bool rewritten;
+	char *id;		/* for --stats-docs */
+	char *msg;		/* malformed: what was wrong */
+	/* per step: ran, removed, rewritten, changes and scores */
+	struct step_out *steps;
+};
+
+struct step_out {
+	bool ran, rewritten;
+	uint64_t changes;
+	int nscores;
+	struct tm_fscore scores[TM_FILTER_MAX_SCORES];
+};
+
+struct worker {
+	struct tm_fwork *fw;
+	struct tm_fresult *res;
+	struct tm_doc doc;
+	struct tm_buf scan, lang, url, tmp;
+};
+
+struct run {
+	struct tm_fchain *chain;
+	size_t nsteps;
+	struct tm_writer *w, *rej;
+	struct tm_stats *stats;
+	struct tm_progress *progress;
+	struct tm_batcher batcher;
+	uint64_t docs_in, docs_out, bytes_in, bytes_out, malformed_docs;
+	uint64_t *removed, *ran, *rewritten;	/* per step */
+	bool **hist_defined;			/* per step, per score slot */
+	long malformed;
+	int rc;
+	struct tm_err err;
+};
+
+static struct run R;
+
+static void *worker_init(void *arg, int index)
+{
+	struct worker *w = tm_xcalloc(1, sizeof(*w));
+
+	(void)index;
+	(void)arg;
+	w->fw = tm_fwork_new(R.chain);
+	w->res = tm_xcalloc(R.nsteps ? R.nsteps : 1, sizeof(*w->res));
+	tm_doc_init(&w->doc);
+	tm_buf_init(&w->scan, 0);
+	tm_buf_init(&w->lang, 0);
+	tm_buf_init(&w->url, 0);
+	tm_buf_init(&w->tmp, 0);
+	return w;
+}
+
+static void worker_fini(void *p)
+{
+	struct worker *w = p;
+
+	tm_fwork_free(w->fw);
+	free(w->res);
+	tm_doc_release(&w->doc);
+	tm_buf_release(&w->scan);
+	tm_buf_release(&w->lang);
+	tm_buf_release(&w->url);
+	tm_buf_release(&w->tmp);
+	free(w);
+}
+
+static const char *copy_str(struct tm_buf *b, const char *s, size_t len)
+{
+	if (!s)
+		return NULL;
+	tm_buf_reset(b);
+	tm_buf_add(b, s, len);
+	return b->buf;
+}
+
+/* The metadata key of a score: "<filter>_<score>". */
+static void score_key(struct tm_buf *b, const char *filter, const char *score)
+{
+	tm_buf_reset(b);
+	tm_buf_addf(b, "%s_%s", filter, score);
+}
+
+static double round6(double x)
+{
+	return isfinite(x) ? round(x * 1e6) / 1e6 : 0;
+}
+
+/* True when a step that ran puts its scores in metadata anyway. */
+static bool scores_wanted(const struct rec *r)
+{
+	size_t i;
+
+	for (i = 0; i < R.nsteps; i++)
+		if (r->steps[i].ran && r->steps[i].nscores &&
+		    tm_fchain_step(R.chain, i)->def->scores_to_metadata)
+			return true;
+	return false;
+}
+
+/*
+ * Adds the scores (all, or only those of scores_to_metadata filters) and
+ * the would-be reason to a parsed document's metadata.
+ */
+static void annotate(struct worker *w, struct rec *r, bool all)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < R.nsteps; i++) {
+		const char *name = tm_fchain_step(R.chain, i)->def->name;
+
+		if (!r->steps[i].ran || (!all && !tm_fchain_step(R.chain, i)->def->scores_to_metadata))
+			continue;
+		for (k = 0; k < r->steps[i].nscores; k++) {
+			score_key(&w->tmp, name, r->steps[i].scores[k].name);
+			tm_doc_meta_set_double(&w->doc, w->tmp.buf,
+					       round6(r->steps[i].scores[k].value), NULL);
+		}
+	}
+	if (r->step >= 0 && all) {
+		tm_buf_reset(&w->tmp);
+		tm_buf_addf(&w->tmp, "%s.%s", tm_fchain_step(R.chain, (size_t)r->step)->def->name,
+			    r->reason);
+		tm_doc_meta_set_str(&w->doc, "filter_reason", w->tmp.buf, NULL);
+	}
+}
+
+static void doc_line(struct worker *w, const char *s, size_t len, struct rec *r,
+		     struct tm_buf *out, struct tm_buf *rej)
+{
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_doc_view v;
+	const char *text, *lang, *url, *id, *final;
+	size_t tlen, flen, ran, i;
+	bool parsed = false, rewritten, scores;
+	int removed;
+
+	if (tm_doc_scan(s, len, &w->scan, &v) && !v.meta_escaped) {
+		text = v.text;
+		tlen = v.text_len;
+		lang = copy_str(&w->lang, v.lang, v.lang_len);
+		url = copy_str(&w->url, v.url, v.url_len);
+	} else {
+		if (tm_doc_parse(&w->doc, s, len, &err) < 0) {
+			r->v = V_MALFORMED;
+			r->msg = tm_xstrdup(err.msg);
+			return;
+		}
+		parsed = true;
+		text = tm_doc_text(&w->doc, &tlen);
+		lang = tm_doc_meta_str(&w->doc, "lang");
+		url = tm_doc_meta_str(&w->doc, "url");
+	}
+	removed = tm_fchain_run(R.chain, w->fw, text, tlen, lang, url, opt_annotate, w->res, &ran);
+	r->steps = tm_xcalloc(R.nsteps ? R.nsteps : 1, sizeof(*r->steps));
+	for (i = 0; i < ran; i++) {
+		r->steps[i].ran = true;
+		r->steps[i].rewritten = w->res[i].rewritten;
+		r->steps[i].changes = w->res[i].changes;
+		r->steps[i].nscores = w->res[i].nscores;
+		memcpy(r->steps[i].scores, w->res[i].scores,
+		       (size_t)w->res[i].nscores * sizeof(struct tm_fscore));
+	}
+	r->step = removed;
+	r->reason = removed >= 0 ? w->res[removed].reason : NULL;
+	r->v = removed >= 0 && !opt_annotate ? V_REMOVE : V_KEEP;
+	final = tm_fwork_text(w->fw, &flen, &rewritten);
+	r->rewritten = rewritten;
+	scores = r->v == V_KEEP && scores_wanted(r);
+	if (opt_stats_docs || opt_annotate || opt_rejected || scores || (rewritten && !v.text_end)) {
+		if (!parsed && tm_doc_parse(&w->doc, s, len, &err) < 0)
+			BUG("a scanned line failed to parse: %s", err.msg);
+		parsed = true;
+	}
+	if (opt_stats_docs && (id = tm_doc_id(&w->doc)))
+		r->id = tm_xstrdup(id);
+	if (r->v == V_REMOVE) {
+		if (opt_rejected) {
+			annotate(w, r, true);
+			r->roff = rej->len;
+			tm_doc_write(&w->doc, rej);
+			r->rlen = rej->len - r->roff;
+		}
+		return;
+	}
+	r->off = out->len;
+	if (opt_annotate || scores) {
+		annotate(w, r, opt_annotate);
+		if (rewritten && tm_doc_set_text(&w->doc, final, flen, &err) < 0)
+			BUG("a filter wrote text that is not UTF-8: %s", err.msg);
+		tm_doc_write(&w->doc, out);
+	} else if (!rewritten) {
+		tm_buf_add(out, s, len);	/* unchanged: the line as it came */
+		tm_buf_addch(out, '\n');
+	} else if (!parsed) {
+		/* only the text changed: splice it, every other byte as it was */
+		tm_buf_add(out, s, v.text_start);
+		tm_json_escape(final, flen, out);
+		tm_buf_add(out, s + v.text_end, len - v.text_end);
+		tm_buf_addch(out, '\n');
+	} else {
+		if (tm_doc_set_text(&w->doc, final, flen, &err) < 0)
+			BUG("a filter wrote text that is not UTF-8: %s", err.msg);
+		tm_doc_write(&w->doc, out);
+	}
+	r->len = out->len - r->off;
+}
+
+static void work(void *ctx, void *p)
+{
+	struct worker *w = ctx;
+	struct tm_line_batch *b = p;
+	struct rec *r;
+	const char *s;
+	size_t len;
+
+	while ((s = tm_line_batch_next(b, &len, (void **)&r))) {
+		r->in_len = len;
+		r->step = -1;
+		doc_line(w, s, len, r, &b->out, &b->aux);
+	}
+}
+
+static void rec_release(void *p)
+{
+	struct rec *r = p;
+
+	free(r->id);
+	free(r->msg);
+	free(r->steps);
+}
+
+static bool fraction_name(const char *name)
+{
+	return strstr(name, "ratio") || strstr(name, "frac") || strstr(name, "score") ||
+	       strstr(name, "prob");
+}
+
+static void step_stats(size_t i, const struct step_out *so)
+{
+	const char *name = tm_fchain_step(R.chain, i)->def->name;
+	char key[160];
+	int k;
+
+	R.ran[i]++;
+	if (so->rewritten)
+		R.rewritten[i]++;
+	if (!R.stats)
+		return;
+	if (so->changes) {
+		snprintf(key, sizeof(key), "filter.%s.changes", name);
+		tm_stats_count(R.stats, key, (int64_t)so->changes);
+	}
+	for (k = 0; k < so->nscores; k++) {
+		snprintf(key, sizeof(key), "filter.%s.%s", name, so->scores[k].name);
+		if (!R.hist_defined[i][k]) {
+			if (fraction_name(so->scores[k].name))
+				tm_stats_hist_def(R.stats, key, TM_HIST_LINEAR, 0, 1.0001, 20);
+			else
+				tm_stats_hist_def(R.stats, key, TM_HIST_LOG2, 1, 1 << 24, 24);
+			R.hist_defined[i][k] = true;
+		}
+		tm_stats_hist_add(R.stats, key, so->scores[k].value);
+	}
+}
+
+static int done(void *arg, void *p)
+{
+	struct run *r = arg;
+	struct tm_line_batch *b = p;
+	struct rec *recs = b->recs;
+	struct tm_buf *rej = &b->aux;
+	size_t i, j;
+	int rc = 0;
+	char reason[160];
+
+	for (i = 0; i < b->n && !rc; i++) {
+		struct rec *lo = &recs[i];
+
+		r->docs_in++;
+		r->bytes_in += lo->in_len + 1;
+		if (lo->v == V_MALFORMED) {
+			fprintf(stderr, "%s: %s: line %ld: %s\n", tm_prog, b->file,
+				b->first_line + (long)i, lo->msg);
+			r->malformed_docs++;
+			tm_stats_remove(r->stats, "filter.malformed", 1, lo->in_len + 1);
+			if (tm_cmd_too_many_errors(&cc, ++r->malformed)) {
+				r->rc = TM_EXIT_BADINPUT;
+				rc = 1;
+			}
+			continue;
+		}
+		for (j = 0; j < r->nsteps; j++)
+			if (lo->steps[j].ran)
+				step_stats(j, &lo->steps[j]);
+		if (lo->step >= 0)
+			snprintf(reason, sizeof(reason), "filter.%s.%s",
+				 tm_fchain_step(r->chain, (size_t)lo->step)->def->name, lo->reason);
+		if (lo->id)
+			tm_stats_doc(r->stats, lo->id, lo->v == V_KEEP,
+				     lo->v == V_REMOVE ? reason : NULL, NAN, NULL);
+		if (lo->v == V_REMOVE) {
+			r->removed[lo->step]++;
+			tm_stats_remove(r->stats, reason, 1, lo->in_len + 1);
+			if (r->rej && tm_writer_write(r->rej, rej->buf + lo->roff, lo->rlen,
+						      &r->err) < 0) {
+				r->rc = TM_EXIT_FAIL;
+				rc = 1;
+			}
+			continue;
+		}
+		if (opt_annotate && lo->step >= 0)
+			tm_stats_count(r->stats, reason, 1);	/* would have removed */
+		r->docs_out++;
+		r->bytes_out += lo->len;
+		if (tm_writer_write(r->w, b->out.buf + lo->off, lo->len, &r->err) < 0) {
+			r->rc = TM_EXIT_FAIL;
+			rc = 1;
+		}
+	}
+	tm_progress_set(r->progress, r->docs_in, r->batcher.raw_done);
+	tm_line_batch_free(b);
+	return rc;
+}
+
+static int too_long(void *arg, const struct tm_err *err)
+{
+	(void)arg;
+	warn_err(err);
+	R.malformed_docs++;
+	tm_stats_remove(R.stats, "filter.too_long", 1, 0);
+	if (tm_cmd_too_many_errors(&cc, ++R.malformed)) {
+		R.rc = TM_EXIT_BADINPUT;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- --list */
+
+static void list_filters(void)
+{
+	size_t i, j;
+
+	for (i = 0; tm_filters[i]; i++) {
+		const struct tm_filter_def *d = tm_filters[i];
+
+		printf("%s\t%s\n", d->name, d->about);
+		printf("  languages: %s\n", d->langs);
+		printf("  removes as:");
+		for (j = 0; d->reasons && d->reasons[j]; j++)
+			printf(" filter.%s.%s", d->name, d->reasons[j]);
+		printf("%s\n", d->reasons && d->reasons[0] ? "" : " (never removes)");
+		for (j = 0; j < d->nparams; j++)
+			printf("  %-24s %-10s %s (%s)\n", d->params[j].key,
+			       *d->params[j].def ? d->params[j].def : "\"\"", d->params[j].help,
+			       d->params[j].source);
+	}
+	tm_cmd_finish_stdout();
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void apply_config(struct tm_ini **ini_out)
+{
+	struct tm_ini *ini = tm_cmd_load(&cc);
+	struct tm_err err = TM_ERR_INIT;
+	const char *s;
+	bool ann;
+
+	if (tm_ini_get_bool(ini, "filter", NULL, "annotate", false, &ann, &err) < 0) {
+		warn_err(&err);
+		exit(TM_EXIT_USAGE);
+	}
+	opt_annotate = opt_annotate || ann;
+	if (!opt_chain && (s = tm_ini_get(ini, "filter", NULL, "chain")) && *s)
+		opt_chain = tm_xstrdup(s);
+	if (!opt_chain)
+		opt_chain = default_chain;
+	*ini_out = ini;
+}
+
+static int filter_main(int argc, char **argv)
+{
+	struct tm_err err = TM_ERR_INIT;
+	char *stdin_only[] = { (char *)"-", NULL };
+	char **files;
+	struct tm_ini *ini;
+	char *dir;
+	int nfiles, i, status = TM_EXIT_OK;
+	size_t j;
+
+	tm_cmd_options(synopsis, about, opts, &argc, argv);
+	if (opt_list) {
+		list_filters();
+		return 0;
+	}
+	apply_config(&ini);
+	if (opt_print_chain) {
+		printf("%s\n", opt_chain);
+		tm_cmd_finish_stdout();
+		return 0;
+	}
+	dir = data_dir();
+	if (tm_fchain_new(opt_chain, ini, dir, &R.chain, &err) < 0) {
+		warn_err(&err);
+		return TM_EXIT_USAGE;
+	}
+	free(dir);
+	tm_ini_free(ini);
+	R.nsteps = tm_fchain_len(R.chain);
+	R.removed = tm_xcalloc(R.nsteps + 1, sizeof(*R.removed));
+	R.ran = tm_xcalloc(R.nsteps + 1, sizeof(*R.ran));
+	R.rewritten = tm_xcalloc(R.nsteps + 1, sizeof(*R.rewritten));
+	R.hist_defined = tm_xcalloc(R.nsteps + 1, sizeof(*R.hist_defined));
+	for (j = 0; j < R.nsteps; j++)
+		R.hist_defined[j] = tm_xcalloc(TM_FILTER_MAX_SCORES, sizeof(bool));
+	files = argc > 1 ? argv + 1 : stdin_only;
+	nfiles = argc > 1 ? argc - 1 : 1;
+
+	if (cc.stats && tm_stats_open(cc.stats, "filter", argc, argv, &R.stats, &err) < 0)
+		die_err(&err);
+	tm_stats_set_docs(R.stats, opt_stats_docs);
+	if (tm_writer_open(opt_out, TM_CODEC_AUTO, 0, &R.w, &err) < 0)
+		die_err(&err);
+	if (opt_rejected && tm_writer_open(opt_rejected, TM_CODEC_AUTO, 0, &R.rej, &err) < 0)
+		die_err(&err);
+	R.progress = tm_cmd_progress(&cc, "filter", files, nfiles);
+	R.batcher.rec_size = sizeof(struct rec);
+	R.batcher.rec_release = rec_release;
+	R.batcher.max_line = TM_DOC_MAX_LINE_DEFAULT;
+	R.batcher.too_long = too_long;
+	status = tm_batcher_run(&R.batcher, (int)cc.threads, work, done, worker_init, worker_fini,
+				&R, R.stats, files, nfiles);
+	tm_progress_done(R.progress);
+	tm_progress_free(R.progress);
+	if (R.rc) {
+		if (R.rc == TM_EXIT_FAIL)
+			warn_err(&R.err);
+		status = R.rc;
+	}
+	if (status) {
+		tm_writer_abort(R.w);
+		if (R.rej)
+			tm_writer_abort(R.rej);
+	} else if (tm_writer_commit(R.w, &err) < 0 ||
+		   (R.rej && tm_writer_commit(R.rej, &err) < 0)) {
+		warn_err(&err);
+		status = TM_EXIT_FAIL;
+	}
+	for (j = 0; j < R.nsteps && R.stats; j++) {
+		char key[160];
+		const char *name = tm_fchain_step(R.chain, j)->def->name;
+
+		snprintf(key, sizeof(key), "filter.%s.docs", name);
+		tm_stats_count(R.stats, key, (int64_t)R.ran[j]);
+		snprintf(key, sizeof(key), "filter.%s.rewritten_docs", name);
+		tm_stats_count(R.stats, key, (int64_t)R.rewritten[j]);
+	}
+	status = tm_cmd_stats_close(R.stats, R.docs_in, R.docs_out, R.bytes_in,
+				    R.bytes_out, status);
+	for (j = 0; j < R.nsteps; j++)
+		free(R.hist_defined[j]);
+	free(R.hist_defined);
+	free(R.removed);
+	free(R.ran);
+	free(R.rewritten);
+	tm_fchain_free(R.chain);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	tm_cmd_init("tamis-filter");
+	return filter_main(argc, argv);
+}
