@@ -71,17 +71,22 @@ static char *data_dir(void)
 	if (!(slash = strrchr(exe, '/')))
 		return NULL;
 	*slash = 0;
-	for (up = 0; up <= 4; up++) {
-		struct tm_buf p = TM_BUF_INIT;
-		int i;
+	for (up = 1; up <= 4; up++) {
+		static const char *const where[] = { "/share/tamis/filters", "/filters/data" };
+		size_t k;
 
-		tm_buf_addstr(&p, exe);
-		for (i = 0; i < up; i++)
-			tm_buf_addstr(&p, "/..");
-		tm_buf_addstr(&p, up == 1 ? "/share/tamis/filters" : "/filters/data");
-		if (access(p.buf, R_OK | X_OK) == 0)
-			return tm_buf_detach(&p, NULL);
-		tm_buf_release(&p);
+		for (k = up == 1 ? 0 : 1; k < TM_ARRAY_SIZE(where); k++) {
+			struct tm_buf p = TM_BUF_INIT;
+			int i;
+
+			tm_buf_addstr(&p, exe);
+			for (i = 0; i < up; i++)
+				tm_buf_addstr(&p, "/..");
+			tm_buf_addstr(&p, where[k]);
+			if (access(p.buf, R_OK | X_OK) == 0)
+				return tm_buf_detach(&p, NULL);
+			tm_buf_release(&p);
+		}
 	}
 	return NULL;
 }
