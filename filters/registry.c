@@ -8,5 +8,9 @@
 #include "filter.h"
 
 const struct tm_filter_def *const tm_filters[] = {
+	&tm_filter_gopher_repetition,
+	&tm_filter_gopher_quality,
+	&tm_filter_c4,
+	&tm_filter_fineweb,
 	NULL,
 };

@@ -81,6 +81,12 @@ void tm_ftext_set(struct tm_ftext *t, const char *text, size_t len,
 	p->lines.n = p->paras.n = p->words.n = 0;
 }
 
+/* tm_space_cp() for ASCII, inline: the line loops call it per byte. */
+static inline bool ascii_space(unsigned char c)
+{
+	return c == ' ' || (c >= 0x09 && c <= 0x0d);
+}
+
 bool tm_space_cp(uint32_t c)
 {
 	if (c < 0x80)
@@ -111,7 +117,7 @@ static bool blank(const char *s, size_t len)
 		int32_t j = 0, l = (int32_t)TM_MIN(len - i, 4);
 
 		if ((unsigned char)s[i] < 0x80) {
-			if (!tm_space_cp((unsigned char)s[i]))
+			if (!ascii_space((unsigned char)s[i]))
 				return false;
 			i++;
 			continue;
