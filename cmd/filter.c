@@ -238,10 +238,11 @@ static void doc_line(struct worker *w, const char *s, size_t len, struct rec *r,
 	struct tm_doc_view v;
 	const char *text, *lang, *url, *id, *final;
 	size_t tlen, flen, ran, i;
-	bool parsed = false, rewritten, scores;
+	bool parsed = false, scanned, rewritten, scores;
 	int removed;
 
-	if (tm_doc_scan(s, len, &w->scan, &v) && !v.meta_escaped) {
+	scanned = tm_doc_scan(s, len, &w->scan, &v) && !v.meta_escaped;
+	if (scanned) {
 		text = v.text;
 		tlen = v.text_len;
 		lang = copy_str(&w->lang, v.lang, v.lang_len);
@@ -273,8 +274,10 @@ static void doc_line(struct worker *w, const char *s, size_t len, struct rec *r,
 	final = tm_fwork_text(w->fw, &flen, &rewritten);
 	r->rewritten = rewritten;
 	scores = r->v == V_KEEP && scores_wanted(r);
-	if (opt_stats_docs || opt_annotate || opt_rejected || scores || (rewritten && !v.text_end)) {
-		if (!parsed && tm_doc_parse(&w->doc, s, len, &err) < 0)
+	/* the tree only where metadata changes or the id is wanted */
+	if (!parsed && (opt_stats_docs || opt_annotate || scores ||
+			(r->v == V_REMOVE && opt_rejected))) {
+		if (tm_doc_parse(&w->doc, s, len, &err) < 0)
 			BUG("a scanned line failed to parse: %s", err.msg);
 		parsed = true;
 	}
@@ -298,7 +301,7 @@ static void doc_line(struct worker *w, const char *s, size_t len, struct rec *r,
 	} else if (!rewritten) {
 		tm_buf_add(out, s, len);	/* unchanged: the line as it came */
 		tm_buf_addch(out, '\n');
-	} else if (!parsed) {
+	} else if (scanned) {
 		/* only the text changed: splice it, every other byte as it was */
 		tm_buf_add(out, s, v.text_start);
 		tm_json_escape(final, flen, out);
