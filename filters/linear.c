@@ -33,13 +33,15 @@ void tm_lin_init_rows(float *ef, size_t n, int dim, uint64_t *rng)
 }
 
 /*
- * The two row sums are the hot loops of prediction and training: built
- * for AVX2 too (ifunc) and vectorised over dim.  Rows are fetched ahead:
- * the table is megabytes, each feature a likely cache miss, and the ids
- * are all known.
+ * The row sums are the hot loops of prediction and training: built for
+ * AVX2 too (ifunc) and vectorised over dim.  Rows are fetched ahead: the
+ * table is megabytes, each feature a likely cache miss, and the ids are
+ * all known.  The clones are static, called through the exported names:
+ * clang emits the ifunc of a multiversioned function only in a file that
+ * calls it.
  */
 TM_HOT_LOOP
-void tm_lin_add_rows(float *restrict h, const float *restrict ef,
+static void add_rows(float *restrict h, const float *restrict ef,
 		     const uint32_t *restrict feat, size_t nfeat, int dim)
 {
 	size_t f;
@@ -55,8 +57,14 @@ void tm_lin_add_rows(float *restrict h, const float *restrict ef,
 	}
 }
 
+void tm_lin_add_rows(float *h, const float *ef, const uint32_t *feat, size_t nfeat,
+		     int dim)
+{
+	add_rows(h, ef, feat, nfeat, dim);
+}
+
 TM_HOT_LOOP
-void tm_lin_add_rows_q(float *restrict h, const int8_t *restrict eq,
+static void add_rows_q(float *restrict h, const int8_t *restrict eq,
 		       const uint32_t *restrict feat, size_t nfeat, int dim)
 {
 	size_t f, stride = (size_t)dim + 4;
@@ -73,6 +81,12 @@ void tm_lin_add_rows_q(float *restrict h, const int8_t *restrict eq,
 		for (d = 0; d < dim; d++)
 			h[d] += s * (float)row[d];
 	}
+}
+
+void tm_lin_add_rows_q(float *h, const int8_t *eq, const uint32_t *feat, size_t nfeat,
+		       int dim)
+{
+	add_rows_q(h, eq, feat, nfeat, dim);
 }
 
 int8_t *tm_lin_quantize(const float *ef, size_t rows, int dim)
@@ -99,7 +113,7 @@ int8_t *tm_lin_quantize(const float *ef, size_t rows, int dim)
 }
 
 TM_HOT_LOOP
-void tm_lin_softmax(const float *w, const float *bias, int dim, const float *h,
+static void softmax(const float *w, const float *bias, int dim, const float *h,
 		    const int *allowed, int n, float *p)
 {
 	int j, d;
@@ -132,8 +146,14 @@ void tm_lin_softmax(const float *w, const float *bias, int dim, const float *h,
 	}
 }
 
+void tm_lin_softmax(const float *w, const float *bias, int dim, const float *h,
+		    const int *allowed, int n, float *p)
+{
+	softmax(w, bias, dim, h, allowed, n, p);
+}
+
 TM_HOT_LOOP
-void tm_lin_sgd(float *restrict w, float *restrict ef, int dim, const float *restrict h,
+static void sgd(float *restrict w, float *restrict ef, int dim, const float *restrict h,
 		const float *restrict p, const int *allowed, int n, int label,
 		const uint32_t *restrict feat, size_t nfeat, float lr, float *restrict grad)
 {
@@ -161,6 +181,13 @@ void tm_lin_sgd(float *restrict w, float *restrict ef, int dim, const float *res
 		for (d = 0; d < dim; d++)
 			row[d] -= grad[d];
 	}
+}
+
+void tm_lin_sgd(float *w, float *ef, int dim, const float *h, const float *p,
+		const int *allowed, int n, int label, const uint32_t *feat, size_t nfeat,
+		float lr, float *grad)
+{
+	sgd(w, ef, dim, h, p, allowed, n, label, feat, nfeat, lr, grad);
 }
 
 /* ---------------------------------------------------------------- files */
