@@ -188,5 +188,6 @@ extern const struct tm_filter_def tm_filter_gopher_repetition;
 extern const struct tm_filter_def tm_filter_gopher_quality;
 extern const struct tm_filter_def tm_filter_c4;
 extern const struct tm_filter_def tm_filter_fineweb;
+extern const struct tm_filter_def tm_filter_classifier;
 
 #endif

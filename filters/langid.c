@@ -4,28 +4,18 @@
  */
 #include "tamis.h"
 #include "langid.h"
+#include "linear.h"
 #include "stream.h"
 
 #include <math.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <unicode/uchar.h>
 #include <unicode/uscript.h>
 #include <unicode/utf8.h>
-#include <xxhash.h>
 
 #define BOUNDARY 0x20
-/* The largest model file accepted (a compressed one is never inflated
- * past it, nor past the size its header implies). */
-#define MAX_FILE ((size_t)1 << 31)
 #define FNV_PRIME 0x100000001b3ULL
 #define SCRIPT_WORDS 4		/* bitset of UScriptCode < 256 */
 #define MAX_SEEN 32		/* distinct scripts tracked per text */
-#ifndef PREFETCH
-#define PREFETCH 24
-#endif
 #define FEAT_CHUNK 8192		/* features buffered per context when predicting */
 #define MAGIC "TAMISLID"
 #define FILE_VERSION 1
@@ -43,11 +33,7 @@ struct tm_lid_model {
 	float *w;		/* [nlang][dim] */
 	int8_t *eq;		/* [2^bits] rows of dim int8 + a float scale */
 	float *ef;		/* [2^bits][dim], while training (eq NULL) */
-	struct tm_buf file;	/* a loaded model's bytes, when read */
-	void *map;		/* or mapped (plain files) */
-	size_t map_len;
-	const char *data;	/* the one in use: the arrays point here */
-	size_t size;
+	struct tm_lin_file file;	/* a loaded model's bytes: the arrays point here */
 };
 
 struct tm_lid_ctx {
@@ -66,16 +52,6 @@ struct tm_lid_ctx {
 };
 
 /* ---------------------------------------------------------------- features */
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 static void accumulate(struct tm_lid_ctx *c);
 
@@ -100,7 +76,7 @@ static inline void add_feat(struct tm_lid_ctx *c, uint64_t h)
 {
 	if (c->nfeat == c->cap)
 		feat_full(c);
-	c->feat[c->nfeat++] = (uint32_t)(mix64(h) >> (64 - c->m->bucket_bits));
+	c->feat[c->nfeat++] = (uint32_t)(tm_lin_mix64(h) >> (64 - c->m->bucket_bits));
 }
 
 static void count_script(struct tm_lid_ctx *c, int s)
@@ -246,51 +222,16 @@ static void script_prior(struct tm_lid_ctx *c)
 	}
 }
 
-/*
- * h = mean of the feature rows: the hot loop (half the time of a
- * prediction).  Built for AVX2 too, chosen at load time (ifunc), and
- * vectorised at -O3 whatever the build's -O: int8 rows widen to floats
- * eight at a time.
- */
-TM_HOT_LOOP
-static void hidden_q(float *restrict h, const int8_t *restrict eq,
-		     const uint32_t *restrict feat, size_t nfeat, int dim)
-{
-	size_t f, stride = (size_t)dim + 4;
-	int d;
-
-	for (f = 0; f < nfeat; f++) {
-		const int8_t *row = eq + feat[f] * stride;
-		float s;
-
-		/* rows are fetched ahead: the table is megabytes, each feature
-		 * a likely cache miss, and the ids are all known */
-		if (f + PREFETCH < nfeat)
-			__builtin_prefetch(eq + feat[f + PREFETCH] * stride);
-		memcpy(&s, row + dim, 4);
-
-		for (d = 0; d < dim; d++)
-			h[d] += s * (float)row[d];
-	}
-}
-
 /* Adds the rows of c->feat[0..nfeat) to h. */
 static void accumulate(struct tm_lid_ctx *c)
 {
 	const struct tm_lid_model *m = c->m;
-	int dim = m->dim, d;
-	size_t f;
 
-	if (m->ef) {
-		for (f = 0; f < c->nfeat; f++) {
-			const float *row = m->ef + (size_t)c->feat[f] * dim;
-
-			for (d = 0; d < dim; d++)
-				c->h[d] += row[d];
-		}
-	} else {
-		hidden_q(c->h, m->eq, c->feat, c->nfeat, dim);
-	}
+	/* h = mean of the feature rows: half the time of a prediction */
+	if (m->ef)
+		tm_lin_add_rows(c->h, m->ef, c->feat, c->nfeat, m->dim);
+	else
+		tm_lin_add_rows_q(c->h, m->eq, c->feat, c->nfeat, m->dim);
 	c->total += c->nfeat;
 }
 
@@ -305,34 +246,10 @@ static void hidden(struct tm_lid_ctx *c)
 }
 
 /* Logits and softmax over c->allowed; c->logit[l] becomes p(l). */
-TM_HOT_LOOP
 static void softmax(struct tm_lid_ctx *c)
 {
-	const struct tm_lid_model *m = c->m;
-	int dim = m->dim, j, d;
-	float mx = -INFINITY;
-	double sum = 0;
-
-	for (j = 0; j < c->nallowed; j++) {
-		int l = c->allowed[j];
-		const float *w = m->w + (size_t)l * dim;
-		float z = 0;
-
-		for (d = 0; d < dim; d++)
-			z += w[d] * c->h[d];
-		z += m->bias[l];
-		c->logit[l] = z;
-		if (z > mx)
-			mx = z;
-	}
-	for (j = 0; j < c->nallowed; j++) {
-		int l = c->allowed[j];
-
-		c->logit[l] = expf(c->logit[l] - mx);
-		sum += c->logit[l];
-	}
-	for (j = 0; j < c->nallowed; j++)
-		c->logit[c->allowed[j]] = (float)(c->logit[c->allowed[j]] / sum);
+	tm_lin_softmax(c->m->w, c->m->bias, c->m->dim, c->h, c->allowed, c->nallowed,
+		       c->logit);
 }
 
 struct tm_lid_ctx *tm_lid_ctx_new(const struct tm_lid_model *m)
@@ -458,10 +375,8 @@ void tm_lid_free(struct tm_lid_model *m)
 	free(m->scripts);
 	free(m->logsize);
 	free(m->bias);
-	if (m->map) {
-		munmap(m->map, m->map_len);
-	} else if (m->data) {
-		tm_buf_release(&m->file);
+	if (m->file.data) {
+		tm_lin_file_release(&m->file);
 	} else {
 		free(m->w);
 		free(m->eq);
@@ -470,118 +385,71 @@ void tm_lid_free(struct tm_lid_model *m)
 	free(m);
 }
 
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
+static size_t implied_size(const unsigned char *p, size_t len);
 
-static uint64_t get64(const unsigned char *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put32(struct tm_buf *b, uint32_t v)
-{
-	unsigned char p[4] = { (unsigned char)v, (unsigned char)(v >> 8),
-			       (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
-
-	tm_buf_add(b, p, 4);
-}
-
-static void put64(struct tm_buf *b, uint64_t v)
-{
-	put32(b, (uint32_t)v);
-	put32(b, (uint32_t)(v >> 32));
-}
-
-/* Floats are stored as IEEE 754 binary32, little-endian (the host's order
- * on every machine tamis builds for; checked at load by the magic). */
-static void put_floats(struct tm_buf *b, const float *v, size_t n)
-{
-	size_t i;
-	uint32_t u;
-
-	for (i = 0; i < n; i++) {
-		memcpy(&u, &v[i], 4);
-		put32(b, u);
-	}
-}
+static const struct tm_lin_format format = {
+	MAGIC, "language-id", HEADER_BYTES, implied_size
+};
 
 int tm_lid_save(const struct tm_lid_model *m, const char *path, struct tm_err *err)
 {
 	struct tm_buf b = TM_BUF_INIT;
-	struct tm_writer *w;
-	size_t nb = (size_t)1 << m->bucket_bits, len;
-	int l, j, rc;
+	size_t nb = (size_t)1 << m->bucket_bits;
+	int l, j;
 
 	if (!m->eq)
 		BUG("saving a model that is not quantized");
 	tm_buf_add(&b, MAGIC, 8);
-	put32(&b, FILE_VERSION);
-	put32(&b, (uint32_t)m->nlang);
-	put32(&b, (uint32_t)m->dim);
-	put32(&b, (uint32_t)m->bucket_bits);
-	put32(&b, (uint32_t)m->minn);
-	put32(&b, (uint32_t)m->maxn);
-	put32(&b, (uint32_t)m->max_word);
-	put_floats(&b, &m->prior, 1);
-	put64(&b, m->seed);
+	tm_lin_put32(&b, FILE_VERSION);
+	tm_lin_put32(&b, (uint32_t)m->nlang);
+	tm_lin_put32(&b, (uint32_t)m->dim);
+	tm_lin_put32(&b, (uint32_t)m->bucket_bits);
+	tm_lin_put32(&b, (uint32_t)m->minn);
+	tm_lin_put32(&b, (uint32_t)m->maxn);
+	tm_lin_put32(&b, (uint32_t)m->max_word);
+	tm_lin_put_floats(&b, &m->prior, 1);
+	tm_lin_put64(&b, m->seed);
 	for (l = 0; l < m->nlang; l++) {
 		tm_buf_add(&b, m->codes[l], TM_LID_CODE_MAX);
 		for (j = 0; j < SCRIPT_WORDS; j++)
-			put64(&b, m->scripts[l][j]);
-		put_floats(&b, &m->logsize[l], 1);
-		put32(&b, 0);
+			tm_lin_put64(&b, m->scripts[l][j]);
+		tm_lin_put_floats(&b, &m->logsize[l], 1);
+		tm_lin_put32(&b, 0);
 	}
-	put_floats(&b, m->w, (size_t)m->nlang * m->dim);
+	tm_lin_put_floats(&b, m->w, (size_t)m->nlang * m->dim);
 	tm_buf_add(&b, m->eq, nb * ((size_t)m->dim + 4));
-	put64(&b, XXH64(b.buf, b.len, 0));
-	len = strlen(path);
-	if ((rc = tm_writer_open(path, TM_CODEC_AUTO,
-				 len > 4 && !strcmp(path + len - 4, ".zst") ? 19 : 0,
-				 &w, err)) < 0) {
-		tm_buf_release(&b);
-		return rc;
-	}
-	rc = tm_writer_write(w, b.buf, b.len, err);
-	tm_buf_release(&b);
-	if (rc < 0) {
-		tm_writer_abort(w);
-		return rc;
-	}
-	return tm_writer_commit(w, err);
+	return tm_lin_file_save(&b, path, err);
 }
 
 static int bad(struct tm_err *err, const char *name, uint64_t off, const char *what)
 {
-	return tm_err_set(err, TM_EFORMAT, name, off, 0,
-			  "not a usable tamis language-id model: %s", what);
+	return tm_lin_bad(&format, err, name, off, what);
 }
 
 /* Points the model's arrays into m->file after checking every size. */
 static int parse_model(struct tm_lid_model *m, const char *name, struct tm_err *err)
 {
-	const unsigned char *p = (const unsigned char *)m->data;
-	size_t len = m->size, need, nb, off;
+	const char *data = m->file.data;
+	const unsigned char *p = (const unsigned char *)data;
+	size_t len = m->file.size, need, nb, off;
 	uint32_t ver;
-	int l;
+	int l, rc;
 
 	if (len < HEADER_BYTES + 8 || memcmp(p, MAGIC, 8))
 		return bad(err, name, 0, "expected magic 'TAMISLID'");
-	ver = get32(p + 8);
+	ver = tm_lin_get32(p + 8);
 	if (ver != FILE_VERSION)
 		return tm_err_set(err, TM_EFORMAT, name, 8, 0,
 				  "model file version %u; this tamis reads version %d",
 				  ver, FILE_VERSION);
-	m->nlang = (int)get32(p + 12);
-	m->dim = (int)get32(p + 16);
-	m->bucket_bits = (int)get32(p + 20);
-	m->minn = (int)get32(p + 24);
-	m->maxn = (int)get32(p + 28);
-	m->max_word = (int)get32(p + 32);
+	m->nlang = (int)tm_lin_get32(p + 12);
+	m->dim = (int)tm_lin_get32(p + 16);
+	m->bucket_bits = (int)tm_lin_get32(p + 20);
+	m->minn = (int)tm_lin_get32(p + 24);
+	m->maxn = (int)tm_lin_get32(p + 28);
+	m->max_word = (int)tm_lin_get32(p + 32);
 	memcpy(&m->prior, p + 36, 4);
-	m->seed = get64(p + 40);
+	m->seed = tm_lin_get64(p + 40);
 	if (m->nlang < 1 || m->nlang > 100000 || m->dim < 1 || m->dim > 1024 ||
 	    m->dim % 4 || m->bucket_bits < 8 || m->bucket_bits > 30 || m->minn < 1 ||
 	    m->maxn < m->minn || m->maxn > 7 || m->max_word < 0 || m->max_word > 1000 ||
@@ -590,17 +458,13 @@ static int parse_model(struct tm_lid_model *m, const char *name, struct tm_err *
 	nb = (size_t)1 << m->bucket_bits;
 	need = HEADER_BYTES + (size_t)m->nlang * LANG_BYTES +
 	       4 * (size_t)m->nlang * m->dim + nb * ((size_t)m->dim + 4) + 8;
-	if (len != need)
-		return tm_err_set(err, TM_EFORMAT, name, len < need ? len : need, 0,
-				  "not a usable tamis language-id model: %zu bytes, "
-				  "its header says %zu", len, need);
-	if (XXH64(p, len - 8, 0) != get64(p + len - 8))
-		return bad(err, name, len - 8, "checksum mismatch (damaged file)");
+	if ((rc = tm_lin_check_file(&format, data, len, need, name, err)) < 0)
+		return rc;
 	off = HEADER_BYTES;
 	m->scripts = tm_xcalloc((size_t)m->nlang, sizeof(*m->scripts));
 	m->logsize = tm_xcalloc((size_t)m->nlang, sizeof(*m->logsize));
 	for (l = 0; l < m->nlang; l++, off += LANG_BYTES) {
-		const char *code = m->data + off;
+		const char *code = data + off;
 		int j;
 
 		if (!memchr(code, 0, TM_LID_CODE_MAX) || !code[0]) {
@@ -609,11 +473,11 @@ static int parse_model(struct tm_lid_model *m, const char *name, struct tm_err *
 			return bad(err, name, off, "a language code is empty or unterminated");
 		}
 		for (j = 0; j < SCRIPT_WORDS; j++)
-			m->scripts[l][j] = get64(p + off + TM_LID_CODE_MAX + 8 * j);
+			m->scripts[l][j] = tm_lin_get64(p + off + TM_LID_CODE_MAX + 8 * j);
 		memcpy(&m->logsize[l], p + off + TM_LID_CODE_MAX + 8 * SCRIPT_WORDS, 4);
 		if (!(m->logsize[l] >= 0 && m->logsize[l] < 64))
 			return bad(err, name, off, "a language's text size is out of range");
-		if (get32(p + off + TM_LID_CODE_MAX + 8 * SCRIPT_WORDS + 4))
+		if (tm_lin_get32(p + off + TM_LID_CODE_MAX + 8 * SCRIPT_WORDS + 4))
 			return bad(err, name, off, "a reserved field is not 0");
 	}
 	/* codes sit LANG_BYTES apart: copy them to a dense array */
@@ -622,15 +486,15 @@ static int parse_model(struct tm_lid_model *m, const char *name, struct tm_err *
 							     sizeof(*codes));
 
 		for (l = 0; l < m->nlang; l++)
-			memcpy(codes[l], m->data + HEADER_BYTES + (size_t)l * LANG_BYTES,
+			memcpy(codes[l], data + HEADER_BYTES + (size_t)l * LANG_BYTES,
 			       TM_LID_CODE_MAX);
 		m->codes = codes;
 	}
 	/* floats: the data is malloc- or page-aligned and these offsets are
 	 * multiples of 4 */
-	m->w = (float *)(void *)(m->data + off);
+	m->w = (float *)(void *)(data + off);
 	off += 4 * (size_t)m->nlang * m->dim;
-	m->eq = (int8_t *)(m->data + off);
+	m->eq = (int8_t *)(data + off);
 	/* NaN or huge weights would make every score NaN: refuse them */
 	for (l = 0; l < m->nlang * m->dim; l++)
 		if (!(fabsf(m->w[l]) <= 1e6f))
@@ -641,7 +505,7 @@ static int parse_model(struct tm_lid_model *m, const char *name, struct tm_err *
 
 		memcpy(&sc, m->eq + off * ((size_t)m->dim + 4) + m->dim, 4);
 		if (!(sc >= 0 && sc <= 1e6f))
-			return bad(err, name, (size_t)((const char *)m->eq - m->data) +
+			return bad(err, name, (size_t)((const char *)m->eq - data) +
 				   off * ((size_t)m->dim + 4) + m->dim,
 				   "a feature-row scale is not a finite number in 0..1e6");
 	}
@@ -659,52 +523,24 @@ static size_t implied_size(const unsigned char *p, size_t len)
 
 	if (len < HEADER_BYTES || memcmp(p, MAGIC, 8))
 		return 0;
-	nlang = get32(p + 12);
-	dim = get32(p + 16);
-	bits = get32(p + 20);
+	nlang = tm_lin_get32(p + 12);
+	dim = tm_lin_get32(p + 16);
+	bits = tm_lin_get32(p + 20);
 	if (!nlang || nlang > 100000 || !dim || dim > 1024 || bits > 30)
 		return 0;
 	return HEADER_BYTES + (size_t)nlang * LANG_BYTES + 4 * (size_t)nlang * dim +
 	       ((size_t)1 << bits) * ((size_t)dim + 4) + 8;
 }
 
-/*
- * Reads (inflating) what `r` holds into a model, never past the size the
- * header implies (one byte more shows that the file is too long) nor
- * MAX_FILE: a small compressed file cannot make us allocate gigabytes.
- */
-static int read_model(struct tm_reader *r, const char *name, size_t hint,
-		      struct tm_lid_model **out, struct tm_err *err)
+/* Parses the bytes of `file` (taken over) into a new model. */
+static int new_model(struct tm_lin_file *file, const char *name,
+		     struct tm_lid_model **out, struct tm_err *err)
 {
 	struct tm_lid_model *m = tm_xcalloc(1, sizeof(*m));
-	size_t got, limit = MAX_FILE;
-	int rc = 0;
+	int rc;
 
-	tm_buf_init(&m->file, TM_MIN(hint, MAX_FILE) + 1);
-	for (;;) {
-		size_t want;
-
-		if (m->file.len >= HEADER_BYTES && limit == MAX_FILE) {
-			size_t need = implied_size((const unsigned char *)m->file.buf, m->file.len);
-
-			limit = need && need < MAX_FILE ? need + 1 : MAX_FILE;
-		}
-		if (m->file.len >= limit)
-			break;
-		if (m->file.alloc - m->file.len < (1 << 16))
-			tm_buf_grow(&m->file, TM_MIN(m->file.len, limit));
-		want = TM_MIN(m->file.alloc - m->file.len - 1, limit - m->file.len);
-		rc = tm_reader_read(r, m->file.buf + m->file.len, want, &got, err);
-		if (rc < 0 || !got)
-			break;
-		tm_buf_setlen(&m->file, m->file.len + got);
-	}
-	tm_reader_free(r);
-	m->data = m->file.buf;
-	m->size = m->file.len;
-	if (rc < 0 || (m->size >= MAX_FILE &&
-		       (rc = bad(err, name, MAX_FILE, "larger than 2 GiB")) < 0) ||
-	    (rc = parse_model(m, name, err)) < 0) {
+	m->file = *file;
+	if ((rc = parse_model(m, name, err)) < 0) {
 		tm_lid_free(m);
 		return rc;
 	}
@@ -715,63 +551,24 @@ static int read_model(struct tm_reader *r, const char *name, size_t hint,
 int tm_lid_load_mem(const void *data, size_t len, const char *name,
 		    struct tm_lid_model **out, struct tm_err *err)
 {
-	struct tm_reader *r;
+	struct tm_lin_file file;
 	int rc;
 
 	*out = NULL;
-	if ((rc = tm_reader_open_mem(data, len, name, &r, err)) < 0)
+	if ((rc = tm_lin_file_load_mem(&format, data, len, name, &file, err)) < 0)
 		return rc;
-	return read_model(r, name, len, out, err);
-}
-
-/*
- * A plain (uncompressed) model file is mapped, not read: loading costs
- * no copy, and processes on one machine share its pages.  Returns 1 when
- * the file is not plain (the caller reads it through a tm_reader).
- */
-static int map_plain(const char *path, struct tm_lid_model **out, struct tm_err *err)
-{
-	struct tm_lid_model *m;
-	struct stat st;
-	char head[8];
-	void *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return tm_err_sys(err, path, "cannot open the language-id model");
-	if (fstat(fd, &st) < 0 || pread(fd, head, 8, 0) != 8 || memcmp(head, MAGIC, 8) ||
-	    (p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
-		      fd, 0)) == MAP_FAILED) {
-		close(fd);
-		return 1;
-	}
-	close(fd);
-	m = tm_xcalloc(1, sizeof(*m));
-	m->map = p;
-	m->map_len = (size_t)st.st_size;
-	m->data = p;
-	m->size = m->map_len;
-	if ((rc = parse_model(m, path, err)) < 0) {
-		tm_lid_free(m);
-		return rc;
-	}
-	*out = m;
-	return 0;
+	return new_model(&file, name, out, err);
 }
 
 int tm_lid_load(const char *path, struct tm_lid_model **out, struct tm_err *err)
 {
-	struct tm_reader *r;
-	struct stat st;
+	struct tm_lin_file file;
 	int rc;
 
 	*out = NULL;
-	if ((rc = map_plain(path, out, err)) != 1)
+	if ((rc = tm_lin_file_load(&format, path, &file, err)) < 0)
 		return rc;
-	if ((rc = tm_reader_open(path, &r, err)) < 0)
-		return rc;
-	return read_model(r, path, stat(path, &st) == 0 ? (size_t)st.st_size : 1 << 20,
-			  out, err);
+	return new_model(&file, path, out, err);
 }
 
 /* ---------------------------------------------------------------- training */
@@ -787,10 +584,6 @@ struct sample {
 	uint64_t off;
 };
 
-static double rng_unit(uint64_t *s)
-{
-	return (double)(tm_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
-}
 
 static int cmp_lang(const void *a, const void *b)
 {
@@ -944,8 +737,8 @@ static void draw_samples(const struct lang_text *v, int n,
 		while (got < budget) {
 			int lo = shrt ? o->short_min : o->long_min;
 			int hi = shrt ? o->short_max : o->long_max;
-			int cps = lo + (int)(rng_unit(rng) * (hi - lo + 1));
-			size_t off = snap_start(t, (size_t)(rng_unit(rng) * (double)t->len));
+			int cps = lo + (int)(tm_lin_unit(rng) * (hi - lo + 1));
+			size_t off = snap_start(t, (size_t)(tm_lin_unit(rng) * (double)t->len));
 			size_t b = span_bytes(t, off, cps);
 
 			shrt = !shrt;
@@ -981,9 +774,8 @@ static void draw_samples(const struct lang_text *v, int n,
 static double sgd_step(struct tm_lid_ctx *c, struct tm_lid_model *m, int label,
 		       const char *text, size_t len, float lr, float *grad)
 {
-	int dim = m->dim, j, d, ok = 0;
+	int j, ok = 0;
 	double p_label;
-	size_t f;
 
 	features(c, text, len);
 	if (!c->letters || !c->nfeat)
@@ -996,49 +788,15 @@ static double sgd_step(struct tm_lid_ctx *c, struct tm_lid_model *m, int label,
 	hidden(c);
 	softmax(c);
 	p_label = c->logit[label];
-	memset(grad, 0, (size_t)dim * sizeof(*grad));
-	for (j = 0; j < c->nallowed; j++) {
-		int l = c->allowed[j];
-		float g = c->logit[l] - (l == label ? 1.0f : 0.0f);
-		float *w = m->w + (size_t)l * dim;
-
-		for (d = 0; d < dim; d++) {
-			grad[d] += g * w[d];
-			w[d] -= lr * g * c->h[d];
-		}
-	}
-	for (d = 0; d < dim; d++)
-		grad[d] *= lr / (float)c->nfeat;
-	for (f = 0; f < c->nfeat; f++) {
-		float *row = m->ef + (size_t)c->feat[f] * dim;
-
-		for (d = 0; d < dim; d++)
-			row[d] -= grad[d];
-	}
+	tm_lin_sgd(m->w, m->ef, m->dim, c->h, c->logit, c->allowed, c->nallowed, label,
+		   c->feat, c->nfeat, lr, grad);
 	return -log(p_label > 1e-30 ? p_label : 1e-30);
 }
 
 /* Float table -> per-row int8 with a scale (max |v| / 127). */
 static void quantize(struct tm_lid_model *m)
 {
-	size_t nb = (size_t)1 << m->bucket_bits, r;
-	int dim = m->dim, d;
-
-	m->eq = tm_xcalloc(nb, (size_t)dim + 4);
-	for (r = 0; r < nb; r++) {
-		const float *row = m->ef + r * dim;
-		int8_t *q = m->eq + r * ((size_t)dim + 4);
-		float mx = 0, scale;
-
-		for (d = 0; d < dim; d++)
-			mx = fabsf(row[d]) > mx ? fabsf(row[d]) : mx;
-		scale = mx / 127.0f;
-		memcpy(q + dim, &scale, 4);	/* host order = little-endian */
-		if (mx == 0)
-			continue;
-		for (d = 0; d < dim; d++)
-			q[d] = (int8_t)lrintf(row[d] / scale);
-	}
+	m->eq = tm_lin_quantize(m->ef, (size_t)1 << m->bucket_bits, m->dim);
 	free(m->ef);
 	m->ef = NULL;
 }
@@ -1090,8 +848,7 @@ int tm_lid_train(const char *tsv, const struct tm_lid_train_opts *o,
 	m->w = tm_xcalloc((size_t)n * o->dim, sizeof(*m->w));
 	nb = (size_t)1 << o->bucket_bits;
 	m->ef = tm_xmalloc(nb * o->dim * sizeof(*m->ef));
-	for (i = 0; i < nb * o->dim; i++)
-		m->ef[i] = (float)((rng_unit(&rng) * 2 - 1) / o->dim);
+	tm_lin_init_rows(m->ef, nb * o->dim, o->dim, &rng);
 	for (l = 0; l < n; l++) {
 		memcpy(m->codes[l], v[l].code, TM_LID_CODE_MAX);
 		lang_scripts(&v[l].text, m->scripts[l]);

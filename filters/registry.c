@@ -12,5 +12,6 @@ const struct tm_filter_def *const tm_filters[] = {
 	&tm_filter_gopher_quality,
 	&tm_filter_c4,
 	&tm_filter_fineweb,
+	&tm_filter_classifier,
 	NULL,
 };

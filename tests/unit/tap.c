@@ -1,15 +1,15 @@
 /*
  * tap.c: see tap.h.
  */
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "tamis.h"
+
 #include <time.h>
+#include <unistd.h>
 
 #include "tap.h"
 
 static int count, failed;
+static char tmpdir[256];
 
 static int report(int pass, const char *file, int line, const char *name)
 {
@@ -99,6 +99,8 @@ void tap_skip(const char *why)
 
 int tap_done(void)
 {
+	if (tmpdir[0])
+		rmdir(tmpdir);
 	printf("1..%d\n", count);
 	if (failed)
 		printf("# %d of %d failed\n", failed, count);
@@ -145,4 +147,40 @@ uint64_t tap_rand(void)
 	x ^= x >> 27;
 	rng_state = x;
 	return x * 0x2545F4914F6CDD1DULL;
+}
+
+const char *tap_tmp_path(struct tm_buf *b, const char *name)
+{
+	if (!tmpdir[0]) {
+		const char *t = getenv("TMPDIR");
+
+		snprintf(tmpdir, sizeof(tmpdir), "%s/tap.XXXXXX", t && *t ? t : "/tmp");
+		if (!mkdtemp(tmpdir))
+			BUG("mkdtemp %s: %s", tmpdir, strerror(errno));
+	}
+	tm_buf_reset(b);
+	tm_buf_addf(b, "%s/%s", tmpdir, name);
+	return b->buf;
+}
+
+void tap_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f))
+		BUG("cannot write %s", path);
+}
+
+void tap_read_file(const char *path, struct tm_buf *out)
+{
+	FILE *f = fopen(path, "rb");
+	char chunk[65536];
+	size_t got;
+
+	tm_buf_reset(out);
+	if (!f)
+		BUG("cannot read %s", path);
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		tm_buf_add(out, chunk, got);
+	fclose(f);
 }

@@ -33,6 +33,18 @@ uint64_t tap_rand(void);
 /* The directory holding ../shared/data (env TAMIS_DATA, else "../shared/data"). */
 const char *tap_data_dir(void);
 
+struct tm_buf;
+/*
+ * Scratch files: tap_tmp_path() puts "DIR/name" into b (reset first) and
+ * returns b->buf, DIR being a fresh directory under $TMPDIR (or /tmp)
+ * made on first use and removed by tap_done() when the test left it
+ * empty.  tap_write_file() and tap_read_file() (into out, reset first)
+ * move whole files; a failure aborts the test.
+ */
+const char *tap_tmp_path(struct tm_buf *b, const char *name);
+void tap_write_file(const char *path, const void *data, size_t len);
+void tap_read_file(const char *path, struct tm_buf *out);
+
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define is_int(g, w, n) tap_is_int((long long)(g), (long long)(w), __FILE__, __LINE__, (n))
 #define is_u64(g, w, n) tap_is_u64((uint64_t)(g), (uint64_t)(w), __FILE__, __LINE__, (n))

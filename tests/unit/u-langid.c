@@ -95,38 +95,6 @@ static const char tiny_tsv[] =
 
 #define NSENT ((int)TM_ARRAY_SIZE(sentences))
 
-static char tmpdir[256];
-
-/* tmpdir/name into b (reset first); returns b->buf. */
-static const char *tmp_path(struct tm_buf *b, const char *name)
-{
-	tm_buf_reset(b);
-	tm_buf_addf(b, "%s/%s", tmpdir, name);
-	return b->buf;
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f))
-		BUG("cannot write %s", path);
-}
-
-static void read_file(const char *path, struct tm_buf *out)
-{
-	FILE *f = fopen(path, "rb");
-	char chunk[65536];
-	size_t got;
-
-	tm_buf_reset(out);
-	if (!f)
-		BUG("cannot read %s", path);
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		tm_buf_add(out, chunk, got);
-	fclose(f);
-}
-
 static const char *sentence(const char *code)
 {
 	int i;
@@ -162,8 +130,8 @@ static struct tm_lid_model *train_tiny(uint64_t seed)
 	struct tm_lid_model *m = NULL;
 	int rc;
 
-	tmp_path(&path, "tiny.tsv");
-	write_file(path.buf, tiny_tsv, sizeof(tiny_tsv) - 1);
+	tap_tmp_path(&path, "tiny.tsv");
+	tap_write_file(path.buf, tiny_tsv, sizeof(tiny_tsv) - 1);
 	o.dim = 8;
 	o.bucket_bits = 10;
 	o.epochs = 3;
@@ -454,17 +422,17 @@ static void test_round_trip(struct tm_lid_model *m)
 	struct tm_lid_model *m2 = NULL, *m3 = NULL;
 	int rc;
 
-	rc = tm_lid_save(m, tmp_path(&p1, "a.tlid"), &err);
+	rc = tm_lid_save(m, tap_tmp_path(&p1, "a.tlid"), &err);
 	is_int(rc, 0, "a trained model saves");
 	rc = tm_lid_load(p1.buf, &m2, &err);
 	if (!is_int(rc, 0, "and loads"))
 		tap_diag("%s", err.msg);
 	if (!m2)
 		goto out;
-	rc = tm_lid_save(m2, tmp_path(&p2, "b.tlid"), &err);
+	rc = tm_lid_save(m2, tap_tmp_path(&p2, "b.tlid"), &err);
 	is_int(rc, 0, "the loaded model saves");
-	read_file(p1.buf, &b1);
-	read_file(p2.buf, &b2);
+	tap_read_file(p1.buf, &b1);
+	tap_read_file(p2.buf, &b2);
 	is_mem(b2.buf, b2.len, b1.buf, b1.len, "save(load(save(m))) is byte-identical");
 	is_int(tm_lid_nlang(m2), tm_lid_nlang(m), "same languages");
 	ok(tm_lid_get_prior(m2) == tm_lid_get_prior(m), "same prior");
@@ -491,14 +459,14 @@ static void test_deterministic(struct tm_lid_model *m)
 		      b3 = TM_BUF_INIT;
 	struct tm_lid_model *again = train_tiny(1), *other = train_tiny(2);
 
-	tm_lid_save(m, tmp_path(&p, "s1.tlid"), &err);
-	read_file(p.buf, &b1);
+	tm_lid_save(m, tap_tmp_path(&p, "s1.tlid"), &err);
+	tap_read_file(p.buf, &b1);
 	unlink(p.buf);
-	tm_lid_save(again, tmp_path(&p, "s1b.tlid"), &err);
-	read_file(p.buf, &b2);
+	tm_lid_save(again, tap_tmp_path(&p, "s1b.tlid"), &err);
+	tap_read_file(p.buf, &b2);
 	unlink(p.buf);
-	tm_lid_save(other, tmp_path(&p, "s2.tlid"), &err);
-	read_file(p.buf, &b3);
+	tm_lid_save(other, tap_tmp_path(&p, "s2.tlid"), &err);
+	tap_read_file(p.buf, &b3);
 	unlink(p.buf);
 	ok(b1.len > 1000, "a tiny model is %zu bytes", b1.len);
 	if (!is_mem(b2.buf, b2.len, b1.buf, b1.len,
@@ -529,9 +497,9 @@ static void test_compressed(struct tm_lid_model *m)
 	struct tm_writer *w;
 	int rc;
 
-	rc = tm_lid_save(m, tmp_path(&p, "z.tlid.zst"), &err);
+	rc = tm_lid_save(m, tap_tmp_path(&p, "z.tlid.zst"), &err);
 	is_int(rc, 0, "saves to .zst");
-	read_file(p.buf, &b);
+	tap_read_file(p.buf, &b);
 	ok(b.len > 4 && !memcmp(b.buf, zstd_magic, 4), "zstd-compressed (%zu bytes)",
 	   b.len);
 	rc = tm_lid_load(p.buf, &mz, &err);
@@ -543,10 +511,10 @@ static void test_compressed(struct tm_lid_model *m)
 	unlink(p.buf);
 
 	/* gzip: the plain file through a gzip writer */
-	tm_lid_save(m, tmp_path(&p, "g.tlid"), &err);
-	read_file(p.buf, &plain);
+	tm_lid_save(m, tap_tmp_path(&p, "g.tlid"), &err);
+	tap_read_file(p.buf, &plain);
 	unlink(p.buf);
-	rc = tm_writer_open(tmp_path(&p, "g.tlid.gz"), TM_CODEC_AUTO, 0, &w, &err);
+	rc = tm_writer_open(tap_tmp_path(&p, "g.tlid.gz"), TM_CODEC_AUTO, 0, &w, &err);
 	if (rc == 0 && (rc = tm_writer_write(w, plain.buf, plain.len, &err)) == 0)
 		rc = tm_writer_commit(w, &err);
 	is_int(rc, 0, "a gzip copy is written");
@@ -558,7 +526,7 @@ static void test_compressed(struct tm_lid_model *m)
 	/* tm_lid_save() to .gz (it once passed zstd's level 19 to gzip) */
 	tm_lid_free(mg);
 	mg = NULL;
-	rc = tm_lid_save(m, tmp_path(&p, "s.tlid.gz"), &err);
+	rc = tm_lid_save(m, tap_tmp_path(&p, "s.tlid.gz"), &err);
 	is_int(rc, 0, "tm_lid_save writes a .gz model");
 	rc = tm_lid_load(p.buf, &mg, &err);
 	ok(rc == 0 && mg && same_answers(m, mg), "which loads and predicts identically");
@@ -606,32 +574,32 @@ static void test_load_errors(struct tm_lid_model *m)
 	size_t len;
 	int rc;
 
-	load_fails(tmp_path(&p, "missing.tlid"), TM_EIO, TM_ERR_NO_OFFSET,
+	load_fails(tap_tmp_path(&p, "missing.tlid"), TM_EIO, TM_ERR_NO_OFFSET,
 		   "a missing file");
-	write_file(tmp_path(&p, "wrong-magic.tlid"), "TAMISLIX\1\0\0\0", 12);
+	tap_write_file(tap_tmp_path(&p, "wrong-magic.tlid"), "TAMISLIX\1\0\0\0", 12);
 	load_fails(p.buf, TM_EFORMAT, 0, "a wrong magic");
 	unlink(p.buf);
-	write_file(tmp_path(&p, "text.tlid"), tiny_tsv, sizeof(tiny_tsv) - 1);
+	tap_write_file(tap_tmp_path(&p, "text.tlid"), tiny_tsv, sizeof(tiny_tsv) - 1);
 	load_fails(p.buf, TM_EFORMAT, 0, "a text file");
 	unlink(p.buf);
-	write_file(tmp_path(&p, "empty.tlid"), "", 0);
+	tap_write_file(tap_tmp_path(&p, "empty.tlid"), "", 0);
 	load_fails(p.buf, TM_EFORMAT, 0, "an empty file");
 	unlink(p.buf);
 
-	tm_lid_save(m, tmp_path(&p2, "good.tlid"), &err);
-	read_file(p2.buf, &b);
+	tm_lid_save(m, tap_tmp_path(&p2, "good.tlid"), &err);
+	tap_read_file(p2.buf, &b);
 	unlink(p2.buf);
 	len = b.len;
-	write_file(tmp_path(&p, "short.tlid"), b.buf, len - 1);
+	tap_write_file(tap_tmp_path(&p, "short.tlid"), b.buf, len - 1);
 	load_fails(p.buf, TM_EFORMAT, len - 1, "a file one byte short");
 	unlink(p.buf);
 	b.buf[len / 2] ^= 1;
-	write_file(tmp_path(&p, "flipped.tlid"), b.buf, len);
+	tap_write_file(tap_tmp_path(&p, "flipped.tlid"), b.buf, len);
 	load_fails(p.buf, TM_EFORMAT, len - 8, "a flipped bit (checksum)");
 	unlink(p.buf);
 	b.buf[len / 2] ^= 1;
 	b.buf[8] = 2;
-	write_file(tmp_path(&p, "v2.tlid"), b.buf, len);
+	tap_write_file(tap_tmp_path(&p, "v2.tlid"), b.buf, len);
 	load_fails(p.buf, TM_EFORMAT, 8, "version 2");
 	unlink(p.buf);
 	b.buf[8] = 1;
@@ -656,9 +624,9 @@ static int train_error(const char *tsv, size_t len, const struct tm_lid_train_op
 	int rc;
 
 	tm_err_clear(err);
-	tmp_path(&p, "bad.tsv");
+	tap_tmp_path(&p, "bad.tsv");
 	if (tsv)
-		write_file(p.buf, tsv, len);
+		tap_write_file(p.buf, tsv, len);
 	rc = tm_lid_train(p.buf, o, &m, err);
 	ok(m == NULL, "no model on error %d", rc);
 	tm_lid_free(rc ? NULL : m);
@@ -755,11 +723,6 @@ static void test_threads(const struct tm_lid_model *m)
 int main(void)
 {
 	struct tm_lid_model *shipped, *tiny;
-	const char *t = getenv("TMPDIR");
-
-	snprintf(tmpdir, sizeof(tmpdir), "%s/u-langid.XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpdir))
-		BUG("mkdtemp %s: %s", tmpdir, strerror(errno));
 
 	shipped = load_shipped();
 	if (shipped) {
@@ -783,6 +746,5 @@ int main(void)
 
 	tm_lid_free(tiny);
 	tm_lid_free(shipped);
-	rmdir(tmpdir);
 	return tap_done();
 }
