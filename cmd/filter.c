@@ -5,6 +5,7 @@
 #include "tamis.h"
 #include "common.h"
 #include "doc.h"
+#include "classifier.h"
 #include "filter.h"
 #include "ini.h"
 #include "pool.h"
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 static const char synopsis[] = "tamis filter [options] [FILE...]";
+static const char train_synopsis[] = "tamis filter train-classifier [options] FILE... -o MODEL";
 
 static const char about[] =
 	"Runs the filter chain ([filter] chain in pipeline.conf, or --chain) over\n"
@@ -578,8 +580,123 @@ static int filter_main(int argc, char **argv)
 	return status;
 }
 
+/* ---------------------------------------------------------------- train */
+
+static const char train_about[] =
+	"Trains the text classifier of the classifier filter (docs/FILTERS.md,\n"
+	"model format in docs/FORMATS.md): hashed word n-grams (and optionally\n"
+	"character n-grams), a mean embedding, softmax, SGD with a linearly\n"
+	"decaying rate, as fastText supervised.  Input: fastText's lines\n"
+	"(__label__X text) or JSON Lines documents labelled by --label-field;\n"
+	"any compression.  One thread; the same input, options and seed give\n"
+	"the same model byte for byte.\n";
+
+static struct tm_clf_train_opts t_opts = TM_CLF_TRAIN_OPTS_INIT;
+static long t_dim = -1, t_bits = -1, t_ngrams = -1, t_minn = -1, t_maxn = -1, t_epochs = -1;
+static long t_max_errors = 0;
+static double t_lr = NAN;
+static uint64_t t_seed = UINT64_MAX;
+static const char *t_out, *t_format, *t_label_field, *t_label_prefix;
+static bool t_progress, t_no_shuffle;
+
+static const struct tm_option train_opts[] = {
+	{ TM_OPT_STRING, 'o', "output", &t_out, "MODEL",
+	  "write the model here (.zst/.gz compress; required)" },
+	{ TM_OPT_STRING, 0, "format", &t_format, "F",
+	  "fasttext or jsonl (default: by the first line)" },
+	{ TM_OPT_STRING, 0, "label-field", &t_label_field, "NAME",
+	  "JSONL: the label is metadata.NAME, else the field NAME (default label)" },
+	{ TM_OPT_STRING, 0, "label-prefix", &t_label_prefix, "P",
+	  "fastText: label tokens start with P (default __label__)" },
+	{ TM_OPT_INT, 0, "dim", &t_dim, "N", "embedding width, a multiple of 4 (default 16)" },
+	{ TM_OPT_INT, 0, "bucket-bits", &t_bits, "B", "2^B hashed feature rows (default 21)" },
+	{ TM_OPT_INT, 0, "word-ngrams", &t_ngrams, "N", "word n-grams up to N (default 2)" },
+	{ TM_OPT_INT, 0, "minn", &t_minn, "N", "shortest character n-gram; 0: none (default 0)" },
+	{ TM_OPT_INT, 0, "maxn", &t_maxn, "N", "longest character n-gram (default 0)" },
+	{ TM_OPT_INT, 0, "epochs", &t_epochs, "N", "passes over the examples (default 10)" },
+	{ TM_OPT_DOUBLE, 0, "lr", &t_lr, "X", "initial learning rate, decaying to 0 (default 0.5)" },
+	{ TM_OPT_U64, 0, "seed", &t_seed, "N", "random seed (default 1)" },
+	{ TM_OPT_FLAG, 0, "no-shuffle", &t_no_shuffle, NULL,
+	  "keep the input order in every epoch" },
+	{ TM_OPT_INT, 0, "max-errors", &t_max_errors, "N",
+	  "skip up to N malformed JSONL lines, -1: any number (default 0)" },
+	{ TM_OPT_FLAG, 0, "progress", &t_progress, NULL,
+	  "show progress on stderr even when it is not a terminal" },
+	TM_OPT_END_MARK,
+};
+
+static void train_progress(void *arg, int epoch, double frac, double loss)
+{
+	(void)arg;
+	fprintf(stderr, "\rtamis-filter train-classifier: epoch %d, %5.1f%%, loss %.4f ",
+		epoch, 100 * frac, loss);
+	if (frac >= 0.99999)
+		fputc('\n', stderr);
+}
+
+static int train_main(int argc, char **argv)
+{
+	struct tm_clf_input_opts in = TM_CLF_INPUT_OPTS_INIT;
+	struct tm_clf_data_stats st;
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_clf_model *m;
+
+	tm_cmd_options(train_synopsis, train_about, train_opts, &argc, argv);
+	if (argc < 2)
+		usage_error(train_synopsis, train_opts, "expected at least one FILE");
+	if (!t_out)
+		usage_error(train_synopsis, train_opts, "-o MODEL is required");
+	if (t_format && !strcmp(t_format, "fasttext"))
+		in.format = TM_CLF_FASTTEXT;
+	else if (t_format && !strcmp(t_format, "jsonl"))
+		in.format = TM_CLF_JSONL;
+	else if (t_format)
+		usage_error(train_synopsis, train_opts, "--format: fasttext or jsonl, got '%s'",
+			    t_format);
+	if (t_label_field)
+		in.label_field = t_label_field;
+	if (t_label_prefix)
+		in.label_prefix = t_label_prefix;
+	in.max_errors = t_max_errors;
+	if (t_dim >= 0)
+		t_opts.dim = (int)TM_MIN(t_dim, INT_MAX);
+	if (t_bits >= 0)
+		t_opts.bucket_bits = (int)TM_MIN(t_bits, INT_MAX);
+	if (t_ngrams >= 0)
+		t_opts.word_ngrams = (int)TM_MIN(t_ngrams, INT_MAX);
+	if (t_minn >= 0)
+		t_opts.minn = (int)TM_MIN(t_minn, INT_MAX);
+	if (t_maxn >= 0)
+		t_opts.maxn = (int)TM_MIN(t_maxn, INT_MAX);
+	if (t_epochs >= 0)
+		t_opts.epochs = (int)TM_MIN(t_epochs, INT_MAX);
+	if (!isnan(t_lr))
+		t_opts.lr = t_lr;
+	if (t_seed != UINT64_MAX)
+		t_opts.seed = t_seed;
+	t_opts.shuffle = !t_no_shuffle;
+	if (tm_clf_check_opts(&t_opts, &err) < 0)
+		usage_error(train_synopsis, train_opts, "%s", err.msg);
+	if (t_progress || isatty(2))
+		t_opts.progress = train_progress;
+	if (tm_clf_train_files((const char *const *)argv + 1, (size_t)argc - 1, &in, &t_opts, &m,
+			       &st, &err) < 0)
+		die_err(&err);
+	if (tm_clf_save(m, t_out, &err) < 0)
+		die_err(&err);
+	fprintf(stderr, "%s: %d labels, %" PRIu64 " examples (%" PRIu64 " unlabelled, %" PRIu64
+		" malformed skipped) written to %s\n", tm_prog, tm_clf_nlabels(m), st.examples,
+		st.unlabelled, st.malformed, t_out);
+	tm_clf_free(m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	tm_cmd_init("tamis-filter");
+	if (argc >= 2 && !strcmp(argv[1], "train-classifier")) {
+		tm_cmd_init("tamis-filter train-classifier");
+		return train_main(argc - 1, argv + 1);
+	}
 	return filter_main(argc, argv);
 }
