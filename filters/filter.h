@@ -177,4 +177,8 @@ int tm_fchain_run(const struct tm_fchain *c, struct tm_fwork *w,
 /* The text after the last run's rewrites; *rewritten: whether any happened. */
 const char *tm_fwork_text(const struct tm_fwork *w, size_t *len, bool *rewritten);
 
+/* ---- the safety filters (docs/filters-safety.md) ------------------------- */
+
+extern const struct tm_filter_def tm_filter_url_blocklist;
+
 #endif

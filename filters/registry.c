@@ -8,5 +8,6 @@
 #include "filter.h"
 
 const struct tm_filter_def *const tm_filters[] = {
+	&tm_filter_url_blocklist,
 	NULL,
 };
