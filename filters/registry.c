@@ -9,5 +9,6 @@
 
 const struct tm_filter_def *const tm_filters[] = {
 	&tm_filter_url_blocklist,
+	&tm_filter_badwords,
 	NULL,
 };
