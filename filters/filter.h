@@ -182,5 +182,6 @@ const char *tm_fwork_text(const struct tm_fwork *w, size_t *len, bool *rewritten
 extern const struct tm_filter_def tm_filter_url_blocklist;
 extern const struct tm_filter_def tm_filter_badwords;
 extern const struct tm_filter_def tm_filter_kl;
+extern const struct tm_filter_def tm_filter_pii;
 
 #endif

@@ -11,5 +11,6 @@ const struct tm_filter_def *const tm_filters[] = {
 	&tm_filter_url_blocklist,
 	&tm_filter_badwords,
 	&tm_filter_kl,
+	&tm_filter_pii,
 	NULL,
 };
