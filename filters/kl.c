@@ -219,7 +219,7 @@ static const struct tm_fparam params[] = {
 	{ "languages", TM_INI_STRING, "en",
 	  "languages with a reference, comma-separated: unigram-<lang>.tsv in the data directory",
 	  "Llama 3 (one reference: the training distribution); English from SymSpell's counts" },
-	{ "threshold", TM_INI_FLOAT, "3.0",
+	{ "threshold", TM_INI_FLOAT, "4.0",
 	  "remove documents whose KL(document || reference) in nats is above this",
 	  "measured here on extracted web text vs lists, tables, code, keyword spam" },
 	{ "window", TM_INI_INT, "100",

@@ -8,16 +8,20 @@
  * written without spaces (zh, ja, th, ...) each letter is a word, so a
  * reference of those languages is a character unigram distribution.
  *
- * The filter (docs/filters-safety.md): for a document of n words of
- * which u are not in the reference, with c_w occurrences of reference
- * word w,
- *     P(w) = c_w / n,  P(unk) = u / n                     (the document)
+ * The filter (docs/filters-safety.md): the document's words are cut
+ * into windows of W consecutive words (setting window; the words after
+ * the last full window are left out, a document shorter than W is not
+ * judged).  For a window with c_w occurrences of reference word w and u
+ * words not in the reference,
+ *     P(w) = c_w / W,  P(unk) = u / W                      (the window)
  *     Q(w) = (1 - m) count_w / N,  Q(unk) = m              (the reference)
- *     KL(P || Q) = sum over the document's words and unk, with P > 0,
+ *     KL(P || Q) = sum over the window's words and unk, with P > 0,
  *                  of P log(P / Q)                          (nats)
  * where N is the sum of the reference's counts and m the probability mass
- * left to words outside it (setting unknown_mass).  Documents under
- * min_words words are not judged.
+ * left to all words outside it together (setting unknown_mass).  The
+ * document's score is the mean KL of its windows: a fixed W keeps it
+ * from growing as documents get shorter (the KL of a sample of n words
+ * from Q itself falls as n grows).
  *
  * Ownership: the caller owns the builder (tm_unigram_builder_free()).
  * Memory: about 40 bytes plus the word per distinct word counted, bounded
