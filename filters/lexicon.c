@@ -99,8 +99,8 @@ static void add_folded(struct tm_lex_iter *it, UChar32 c)
 	} else {
 		U8_APPEND_UNSAFE(u, k, u_foldCase(c, U_FOLD_CASE_DEFAULT));
 	}
-	if (it->flen + (size_t)k > TM_LEX_WORD_MAX) {
-		it->too_long = true;
+	if (it->too_long || it->flen + (size_t)k > TM_LEX_WORD_MAX) {
+		it->too_long = true;	/* fold keeps the part that fitted */
 		return;
 	}
 	memcpy(it->fold + it->flen, u, (size_t)k);
@@ -145,7 +145,7 @@ static bool slow_word(struct tm_lex_iter *it, size_t i)
 	it->too_long = false;
 	for (;;) {
 		/* ASCII letters and digits, in locals: stores to fold[] may alias it */
-		size_t fl = it->flen, stop = TM_MIN(n, i + (TM_LEX_WORD_MAX - fl));
+		size_t fl = it->flen, stop = it->too_long ? i : TM_MIN(n, i + (TM_LEX_WORD_MAX - fl));
 		char *f = it->fold;
 		unsigned char b;
 
