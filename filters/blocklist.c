@@ -90,6 +90,12 @@ static int add_domain(void *arg, char *line, size_t len)
 	struct blocklist *b = arg;
 	char *d = line, *e = line + len, *sp, host[HOST_MAX + 1];
 
+	/* a comment after the domain */
+	for (sp = d; sp < e; sp++)
+		if (*sp == '#' && sp > d && (sp[-1] == ' ' || sp[-1] == '\t'))
+			e = sp;
+	while (e > d && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
 	/* a hosts-file line: the last field */
 	while ((sp = memchr(d, ' ', (size_t)(e - d))) || (sp = memchr(d, '\t', (size_t)(e - d))))
 		d = sp + 1;
