@@ -62,6 +62,7 @@ struct scan {
 	const unsigned char *s;
 	size_t n;
 	const struct tm_pii_opts *o;
+	size_t last;		/* the end of the last item found */
 };
 
 static inline bool is(const struct scan *sc, size_t i, uint16_t k)
@@ -77,7 +78,10 @@ static bool left_ok(const struct scan *sc, size_t i)
 
 /*
  * True when an item may end at i: the text ends, or the byte there closes
- * it, and it does not continue a number ('.', ':' or '-' then a digit).
+ * it, and it does not go on as a longer token ('.', '-' or '/' then a
+ * letter or digit).  No item can start after those three (they open
+ * nothing), so the answer is the same once a neighbouring item has been
+ * replaced: redacting the output again finds nothing new.
  */
 static bool right_ok(const struct scan *sc, size_t i)
 {
@@ -85,13 +89,17 @@ static bool right_ok(const struct scan *sc, size_t i)
 		return true;
 	if (!(cls[sc->s[i]] & C_CLOSE) && sc->s[i] != '-' && sc->s[i] != '/')
 		return false;
-	if ((sc->s[i] == '.' || sc->s[i] == '-' || sc->s[i] == '/' || sc->s[i] == ':') &&
+	if ((sc->s[i] == '.' || sc->s[i] == '-' || sc->s[i] == '/') &&
 	    is(sc, i + 1, C_DIGIT | C_ALPHA))
 		return false;
 	return true;
 }
 
-/* The lowercase word of letters that ends just before i, skipping up to 3 of " :#=". */
+/*
+ * True when the word of letters that ends just before i (skipping up to 3
+ * of " :#=.") is one of `words` (lowercase), case-insensitively.  A word
+ * that is part of an item found before is none (once replaced, it is gone).
+ */
 static bool word_before(const struct scan *sc, size_t i, const char *const *words)
 {
 	char w[16];
@@ -101,7 +109,7 @@ static bool word_before(const struct scan *sc, size_t i, const char *const *word
 		e--;
 	for (b = e; b > 0 && e - b < sizeof(w) - 1 && (cls[sc->s[b - 1]] & C_ALPHA); b--)
 		;
-	if (b == e || (b > 0 && (cls[sc->s[b - 1]] & C_ALPHA)))
+	if (b == e || b < sc->last || (b > 0 && (cls[sc->s[b - 1]] & C_ALPHA)))
 		return false;
 	for (k = 0; k < e - b; k++)
 		w[k] = (char)(sc->s[b + k] | 0x20);
@@ -265,14 +273,10 @@ static bool ipv4(const struct scan *sc, size_t i, size_t *e)
 	 * dotted quads of small numbers: an address made only of parts up to
 	 * 32 is 0.03% of the IPv4 space (and often a well-known one, 8.8.8.8).
 	 */
-	if (!quad(sc, &p, &ip, &small) || small)
+	if (!quad(sc, &p, &ip, &small) || small || !right_ok(sc, p))
 		return false;
-	/* a port may follow: "1.2.3.4:8080" */
-	if (!right_ok(sc, p) && !(sc->s[p] == ':' && is(sc, p + 1, C_DIGIT)))
-		return false;
-	/* "Chrome/120.0.0.0", "version 1.2.3.4": versions */
-	if ((i >= 2 && sc->s[i - 1] == '/' && (cls[sc->s[i - 2]] & C_ALPHA)) ||
-	    word_before(sc, i, version_words))
+	/* "version 1.2.3.4" (and "Chrome/120.0.0.0" starts nothing: '/' opens nothing) */
+	if (word_before(sc, i, version_words))
 		return false;
 	if (sc->o->public_only && !public_v4(ip))
 		return false;
@@ -322,7 +326,7 @@ static bool ipv6(const struct scan *sc, size_t i, size_t *e)
 				break;
 			return false;
 		}
-		if (p < sc->n && s[p] == '.') {
+		if (p < sc->n && s[p] == '.' && is(sc, p + 1, C_DIGIT)) {
 			/* a final dotted quad: two groups */
 			p = at;
 			if (ng > 6 || !quad(sc, &p, &ip, &small))
@@ -374,9 +378,28 @@ struct groups {
 };
 
 /*
+ * True when another item (an e-mail address or an IP address) starts at
+ * i: a phone number's groups stop before it, as they would before its
+ * placeholder once it is replaced (so redacting twice changes nothing).
+ */
+static bool item_starts(const struct scan *sc, size_t i)
+{
+	size_t at, b, e;
+
+	if (sc->o->ip && left_ok(sc, i) && (ipv4(sc, i, &e) || (i && sc->s[i - 1] != ':' &&
+							      ipv6(sc, i, &e))))
+		return true;
+	if (!sc->o->email)
+		return false;
+	for (at = i; at < sc->n && at - i <= EMAIL_LOCAL_MAX && (cls[sc->s[at]] & C_LOCAL); at++)
+		;
+	return at < sc->n && sc->s[at] == '@' && email(sc, at, i, &b, &e) && b == i;
+}
+
+/*
  * Reads digit groups from *p: runs of digits or "(digits)", one separator
- * (' ', '-', '.', '/') between them, or none after a ')'.  *p: past the
- * last group.
+ * (' ', '-', '.', '/') between them, or none after a ')'; not into another
+ * item.  *p: past the last group.
  */
 static void read_groups(const struct scan *sc, size_t *p, struct groups *g)
 {
@@ -386,20 +409,23 @@ static void read_groups(const struct scan *sc, size_t *p, struct groups *g)
 
 	g->n = 0;
 	g->total = 0;
-	while (g->n < PHONE_GROUPS) {
+	for (;;) {
 		bool paren = i < sc->n && s[i] == '(';
 		size_t a = i + paren;
 
-		for (i = a; i < sc->n && (cls[s[i]] & C_DIGIT) && i - a <= 15; i++)
+		for (i = a; i < sc->n && (cls[s[i]] & C_DIGIT); i++)
 			;
 		if (i == a || (paren && !(i < sc->n && s[i] == ')')))
 			break;
 		if (!g->n)
 			g->first = (char)s[a];
-		g->digits[g->n] = (int)(i - a);
-		g->paren[g->n] = paren;
-		g->sep[g->n] = sep;
-		g->total += (int)(i - a);
+		if (g->n < PHONE_GROUPS) {
+			/* beyond, the groups are counted: a sequence too long to be one */
+			g->digits[g->n] = (int)TM_MIN(i - a, 99);
+			g->paren[g->n] = paren;
+			g->sep[g->n] = sep;
+		}
+		g->total = (int)TM_MIN((size_t)g->total + (i - a), 999);
 		g->n++;
 		i += paren;
 		*p = i;
@@ -408,7 +434,7 @@ static void read_groups(const struct scan *sc, size_t *p, struct groups *g)
 			sep = (char)s[i++];
 		else if (!paren)
 			break;
-		if (!(i < sc->n && ((cls[s[i]] & C_DIGIT) || s[i] == '(')))
+		if (!(i < sc->n && ((cls[s[i]] & C_DIGIT) || s[i] == '(')) || item_starts(sc, i))
 			break;
 	}
 }
@@ -439,18 +465,35 @@ static bool nanp(const struct groups *g, int k)
 	return g->sep[k + 1] == g->sep[k + 2];
 }
 
-static bool phone(const struct scan *sc, size_t i, size_t *e)
+/*
+ * A phone number at i: true with its end in *e; else false with *resume
+ * past the groups read, where the next item may start (none starts inside
+ * a sequence of numbers that is not one).
+ */
+static bool phone(const struct scan *sc, size_t i, size_t last, size_t *e, size_t *resume)
 {
 	struct groups g;
 	size_t p = i;
 	bool plus = sc->s[i] == '+';
 	int k;
 
+	/*
+	 * Never inside a longer sequence of numbers ("030 1234 097 24 7958"):
+	 * not after a number and a separator (unless that number ends an
+	 * item already found, at `last`), and never a part of the groups
+	 * read_groups() finds (it reads them all, up to the next item).
+	 */
+	if (i >= 2 && i - 2 >= last && sc->s[i - 1] && strchr(" -./", sc->s[i - 1]) &&
+	    (cls[sc->s[i - 2]] & C_DIGIT))
+		return false;
 	if (plus)
 		p++;
 	read_groups(sc, &p, &g);
+	*resume = TM_MAX(i + 1, p);
 	if (!g.n || !right_ok(sc, p))
 		return false;
+	if (g.n > PHONE_GROUPS)
+		return false;	/* more groups than a phone number has */
 	for (k = 1; k < g.n; k++)
 		if (g.sep[k] == '/' && (plus || g.n != 2))
 			return false;
@@ -491,7 +534,7 @@ size_t tm_pii_scan(const struct tm_pii_opts *o, const char *text, size_t len,
 		   void *arg)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	struct scan sc = { (const unsigned char *)text, len, o };
+	struct scan sc = { (const unsigned char *)text, len, o, 0 };
 	const unsigned char *s = sc.s;
 	size_t i = 0, last = 0, n = 0;
 	bool v6_letters = o->ip && !o->public_only;
@@ -525,8 +568,13 @@ size_t tm_pii_scan(const struct tm_pii_opts *o, const char *text, size_t len,
 		} else if (o->ip && (cls[c] & C_HEX || c == ':') && (!i || s[i - 1] != ':') &&
 			   ipv6(&sc, i, &e)) {
 			kind = TM_PII_IP;
-		} else if (o->phone && c != ':' && (c == '+' || c == '(' || (cls[c] & C_DIGIT)) &&
-			   phone(&sc, i, &e)) {
+		} else if (o->phone && c != ':' && (c == '+' || c == '(' || (cls[c] & C_DIGIT))) {
+			size_t resume = i + 1;
+
+			if (!phone(&sc, i, last, &e, &resume)) {
+				i = resume;
+				continue;
+			}
 			kind = TM_PII_PHONE;
 		} else {
 			i++;
@@ -534,7 +582,7 @@ size_t tm_pii_scan(const struct tm_pii_opts *o, const char *text, size_t len,
 		}
 		fn(arg, kind, b, e - b);
 		n++;
-		i = last = e;
+		i = last = sc.last = e;
 	}
 	return n;
 }

@@ -13,20 +13,25 @@
  *    of 2 to 24 letters that is not a file extension ("logo@2x.png");
  *    ASCII only;
  *  - IPv4: four decimal octets 0-255 without leading zeros, not part of a
- *    longer dotted number, not a version ("version 1.2.3.4", "Chrome/
- *    120.0.0.0"); IPv6: the RFC 4291 text forms (with "::" and a final
- *    dotted quad); with public_only, only addresses a host on the
+ *    longer dotted number, not all of them 32 or less (section numbers
+ *    "9.2.1.4", versions "2.6.32.1"), not a version ("version 1.2.3.4",
+ *    "Chrome/120.0.0.0"); IPv6: the RFC 4291 text forms (with "::" and a
+ *    final dotted quad); with public_only, only addresses a host on the
  *    internet could have (IPv4 outside the IANA special-purpose blocks,
  *    IPv6 global unicast 2000::/3 outside 2001:db8::/32);
  *  - phone: +CC with 8 to 15 digits in groups; North American
  *    (555) 123-4567, 555-123-4567, 555.123.4567, 1-555-123-4567; national
  *    numbers with a trunk 0, 9 to 12 digits in groups of 2 or more
  *    ("020 7946 0958", "01 23 45 67 89", "030/1234567"); never inside a
- *    longer run of digits, never after "ISBN".
+ *    longer run or sequence of numbers, never after "ISBN".
  * An item must stand alone: the byte before and after it is white space,
  * non-ASCII, or punctuation that ends or opens a phrase (it is not a
  * letter, digit, '_', '@', '$', '#', '|', and not '.', '-', '/' or ':'
  * followed by a digit where that would continue a number).
+ *
+ * Redacting the output again (default placeholders) finds nothing: no
+ * rule looks further past a neighbouring item than its first byte, and a
+ * phone number's groups stop before an e-mail or IP address.
  *
  * Ownership: nothing is allocated; the caller owns the text.
  * Depends on nothing but the C library.
