@@ -345,7 +345,6 @@ static void apply(const void *state, void *scratch, struct tm_ftext *t, struct t
 {
 	const struct badwords *b = state;
 	const struct list *l = find_list(b, t->lang);
-	struct tm_lex_iter it;
 	struct tm_lex_match m = { .nactive = 0 };
 	uint64_t count = 0;
 	double ratio = 0;
@@ -355,9 +354,13 @@ static void apply(const void *state, void *scratch, struct tm_ftext *t, struct t
 	if (!l)
 		return;
 	if (l->nwords) {
-		tm_lex_iter_init(&it, t->text, t->len, false);
-		while (tm_lex_next(&it))
-			count += (uint64_t)tm_lex_match_word(l->words, &m, tm_lex_key(&it), NULL);
+		size_t nw, i;
+		const struct tm_lex_word *w = tm_lex_words(t, &nw);
+
+		/* a letter of an unspaced script matches no entry here, and breaks phrases */
+		for (i = 0; i < nw; i++)
+			count += (uint64_t)tm_lex_match_word(l->words, &m,
+							     w[i].unspaced ? 0 : w[i].key, NULL);
 	}
 	if (l->ac)
 		count += ac_count(l->ac, t->text, t->len);

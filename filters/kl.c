@@ -483,32 +483,24 @@ static void apply(const void *state, void *scratch, struct tm_ftext *t, struct t
 	long ri = k->nrefs ? tm_lex_lang_pick(t->lang, k->refs[0].code, k->nrefs,
 					      sizeof(*k->refs)) : -1;
 	const struct ref *r;
-	struct tm_lex_iter it;
-	uint64_t n = 0, unk = 0, wn = 0, wu = 0, windows = 0, next;
-	size_t nt = 0, i;
-	bool more;
+	const struct tm_lex_word *words;
+	uint64_t n = 0, unk = 0, wn = 0, wu = 0, windows = 0;
+	size_t nt = 0, i, nw;
 	double sum_logq = 0, sum_kl = 0, kl;
 
 	tm_fresult_score(res, "no_reference", ri < 0);
 	if (ri < 0)
 		return;
 	r = &k->refs[ri];
-	/*
-	 * One word ahead: its slots are prefetched while this one is counted
-	 * (the lookups miss the cache for all but the most frequent words).
-	 */
-	tm_lex_iter_init(&it, t->text, t->len, true);
-	more = tm_lex_next(&it);
-	next = more ? tm_lex_key(&it) : 0;
-	while (more) {
-		uint64_t key = next;
+	words = tm_lex_words(t, &nw);
+	for (i = 0; i < nw; i++) {
+		uint64_t key = words[i].key;
 		uint32_t idx;
 
-		more = tm_lex_next(&it);
-		if (more) {
-			next = tm_lex_key(&it);
-			tm_lex_map_prefetch(r->hot, next);
-			tm_lex_map_prefetch(r->cold, next);
+		/* one word ahead: the lookups miss the cache but for frequent words */
+		if (i + 1 < nw) {
+			tm_lex_map_prefetch(r->hot, words[i + 1].key);
+			tm_lex_map_prefetch(r->cold, words[i + 1].key);
 		}
 		n++;
 		wn++;

@@ -129,6 +129,7 @@ static bool slow_word(struct tm_lex_iter *it, size_t i)
 			it->off = at;
 			it->flen = 0;
 			it->too_long = false;
+			it->unspaced = true;
 			add_folded(it, c);
 			it->end = it->pos = i;
 			it->key = tm_lex_hash(it->fold, it->flen);
@@ -143,6 +144,7 @@ static bool slow_word(struct tm_lex_iter *it, size_t i)
 	it->off = i;
 	it->flen = 0;
 	it->too_long = false;
+	it->unspaced = false;
 	for (;;) {
 		/* ASCII letters and digits, in locals: stores to fold[] may alias it */
 		size_t fl = it->flen, stop = it->too_long ? i : TM_MIN(n, i + (TM_LEX_WORD_MAX - fl));
@@ -288,8 +290,23 @@ bool tm_lex_next(struct tm_lex_iter *it)
 	it->off = i;
 	it->end = it->pos = e;
 	it->too_long = l > TM_LEX_WORD_MAX;
+	it->unspaced = false;
 	it->flen = TM_MIN(l, TM_LEX_WORD_MAX);
 	h = 0x9e3779b97f4a7c15ULL ^ it->flen;
+	if (it->flen <= 16) {
+		/* most words: two 8-byte steps without branches, the second kept if needed */
+		size_t r1 = it->flen > 8 ? it->flen - 8 : 0;
+		uint64_t m0 = ~0ULL >> (64 - 8 * TM_MIN(it->flen, 8));
+		uint64_t m1 = -(uint64_t)(r1 > 0) & (~0ULL >> (64 - 8 * (r1 ? r1 : 1)));
+		uint64_t w0 = le64(load8(it, i) | 0x2020202020202020ULL) & m0;
+		uint64_t w1 = le64(load8(it, i + 8) | 0x2020202020202020ULL) & m1;
+		uint64_t h1 = hash_step(h, w0), h2 = hash_step(h1, w1), o0 = le64(w0), o1 = le64(w1);
+
+		memcpy(it->fold, &o0, 8);
+		memcpy(it->fold + 8, &o1, 8);
+		it->key = hash_end(r1 ? h2 : h1);
+		return true;
+	}
 	for (k = 0; k < it->flen; k += 8) {
 		uint64_t w = le64(load8(it, i + k) | 0x2020202020202020ULL), out;
 
@@ -301,6 +318,53 @@ bool tm_lex_next(struct tm_lex_iter *it)
 	}
 	it->key = it->too_long ? 0 : hash_end(h);
 	return true;
+}
+
+struct words {
+	struct tm_lex_word *v;
+	size_t n, cap;
+};
+
+static void free_words(void *data)
+{
+	struct words *w = data;
+
+	if (w)
+		free(w->v);
+	free(w);
+}
+
+const struct tm_lex_word *tm_lex_words(struct tm_ftext *t, size_t *n)
+{
+	static const char owner = 0;
+	struct tm_ftext_slot *slot = tm_ftext_slot(t, &owner);
+	struct words *w = slot->data;
+	struct tm_lex_iter it;
+
+	if (!w) {
+		slot->data = w = tm_xcalloc(1, sizeof(*w));
+		slot->free_fn = free_words;
+	}
+	if (!slot->valid) {
+		w->n = 0;
+		tm_lex_iter_init(&it, t->text, t->len, true);
+		while (tm_lex_next(&it)) {
+			struct tm_lex_word *x;
+
+			if (w->n == w->cap) {
+				w->cap = w->cap ? 2 * w->cap : 1024;
+				w->v = tm_xrealloc(w->v, w->cap * sizeof(*w->v));
+			}
+			x = &w->v[w->n++];
+			x->key = it.key;
+			x->off = (uint32_t)it.off;
+			x->len = (uint32_t)TM_MIN(it.end - it.off, 0x7fffffffu);
+			x->unspaced = it.unspaced;
+		}
+		slot->valid = true;
+	}
+	*n = w->n;
+	return w->v;
 }
 
 uint64_t tm_lex_hash(const char *s, size_t len)

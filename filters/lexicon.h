@@ -54,6 +54,7 @@ struct tm_lex_iter {
 	size_t flen;
 	uint64_t key;		/* tm_lex_hash() of fold, or 0 when too long */
 	bool too_long;		/* longer than TM_LEX_WORD_MAX folded bytes */
+	bool unspaced;		/* a letter of an unspaced script, alone (chars) */
 	bool chars;		/* unspaced letters are one-letter words */
 	char fold[TM_LEX_WORD_MAX + 8];
 	/* the 64-byte block at `blk`: its ASCII letters and digits, its bytes > 0x7f */
@@ -73,6 +74,22 @@ bool tm_lex_next(struct tm_lex_iter *it);
 
 /* The key of folded bytes (never 0). */
 uint64_t tm_lex_hash(const char *s, size_t len);
+
+/*
+ * A document's words, computed once and shared by the filters that ask
+ * (a tm_ftext slot: the chain cuts the text once however many filters
+ * read words): the iterator's words with `chars` set, 16 bytes each.
+ */
+struct tm_lex_word {
+	uint64_t key;		/* tm_lex_key(): 0 for a word too long */
+	uint32_t off;		/* its bytes in the text: off, len */
+	uint32_t len : 31;
+	uint32_t unspaced : 1;	/* a letter of an unspaced script, alone */
+};
+
+struct tm_ftext;
+
+const struct tm_lex_word *tm_lex_words(struct tm_ftext *t, size_t *n);
 
 /* The key of the iterator's current word (0 when too long). */
 static inline uint64_t tm_lex_key(const struct tm_lex_iter *it)
