@@ -3,6 +3,7 @@
  */
 #include "tamis.h"
 #include "norm.h"
+#include "url.h"
 
 #include <ctype.h>
 #include <unicode/ubrk.h>
@@ -384,59 +385,28 @@ static bool tracking_param(const char *p, size_t len)
 
 int tm_url_norm(const char *url, struct tm_buf *out)
 {
-	const char *p = url, *colon = strchr(url, ':'), *auth, *auth_end, *host, *host_end;
-	const char *port = NULL, *path, *query = NULL, *frag, *at;
+	struct tm_url u;
+	const char *p, *path, *query, *frag;
 	size_t slen, i;
 	bool http;
 
-	if (!colon || colon == url || strncmp(colon, "://", 3))
+	if (tm_url_parse(url, &u) < 0)
 		return -1;
-	slen = (size_t)(colon - url);
-	for (i = 0; i < slen; i++)
-		if (!isalpha((unsigned char)url[i]))
-			return -1;
+	slen = u.scheme_len;
 	http = (slen == 4 && !strncasecmp(url, "http", 4)) ||
 	       (slen == 5 && !strncasecmp(url, "https", 5));
 	if (!http && !(slen == 3 && !strncasecmp(url, "ftp", 3)))
 		return -1;
-	auth = colon + 3;
-	auth_end = auth + strcspn(auth, "/?#");
-	at = memrchr(auth, '@', (size_t)(auth_end - auth));	/* as browsers: the last */
-	host = at ? at + 1 : auth;
-	host_end = auth_end;
-	/* the port: after the last ':' that follows any IPv6 ']' */
-	for (p = host_end; p > host; p--) {
-		if (p[-1] == ']')
-			break;
-		if (p[-1] == ':') {
-			port = p;
-			host_end = p - 1;
-			break;
-		}
-	}
-	while (host_end > host && host_end[-1] == '.')
-		host_end--;
-	if (host_end == host)
-		return -1;
-	/* an IPv6 literal is closed; a port is digits */
-	if (*host == '[' && (host_end - host < 2 || host_end[-1] != ']' ||
-			     memchr(host + 1, '[', (size_t)(host_end - host - 1))))
-		return -1;
-	if (*host != '[' && (memchr(host, ']', (size_t)(host_end - host)) ||
-			     memchr(host, ':', (size_t)(host_end - host))))
-		return -1;
-	for (p = port; p && p < auth_end; p++)
-		if (!isdigit((unsigned char)*p))
-			return -1;
 	if (!http) {
 		for (i = 0; i < slen; i++)
 			tm_buf_addch(out, tolower((unsigned char)url[i]));
 		tm_buf_addstr(out, "://");
 	}
-	for (p = host; p < host_end; p++)
+	for (p = u.host; p < u.host + u.host_len; p++)
 		tm_buf_addch(out, tolower((unsigned char)*p));
-	if (port && port < auth_end) {
-		size_t pl = (size_t)(auth_end - port);
+	if (u.port) {
+		size_t pl = u.port_len;
+		const char *port = u.port;
 		bool dflt = (pl == 2 && !memcmp(port, "80", 2) && slen == 4) ||
 			    (pl == 3 && !memcmp(port, "443", 3) && slen == 5) ||
 			    (pl == 2 && !memcmp(port, "21", 2) && slen == 3) || pl == 0;
@@ -446,7 +416,7 @@ int tm_url_norm(const char *url, struct tm_buf *out)
 			tm_buf_add(out, port, pl);
 		}
 	}
-	path = auth_end;
+	path = u.rest;
 	frag = path + strcspn(path, "#");
 	query = memchr(path, '?', (size_t)(frag - path));
 	if (*path != '/')

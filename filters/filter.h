@@ -189,5 +189,11 @@ extern const struct tm_filter_def tm_filter_gopher_quality;
 extern const struct tm_filter_def tm_filter_c4;
 extern const struct tm_filter_def tm_filter_fineweb;
 extern const struct tm_filter_def tm_filter_classifier;
+/* ---- the safety filters (docs/filters-safety.md) ------------------------- */
+
+extern const struct tm_filter_def tm_filter_url_blocklist;
+extern const struct tm_filter_def tm_filter_badwords;
+extern const struct tm_filter_def tm_filter_kl;
+extern const struct tm_filter_def tm_filter_pii;
 
 #endif

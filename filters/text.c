@@ -24,6 +24,9 @@ struct tm_ftext_priv {
 	int32_t cap16;
 	int32_t *map;		/* UTF-16 index -> byte offset in the token */
 	struct tm_buf fold;
+	const void *owner[TM_FTEXT_SLOTS];
+	struct tm_ftext_slot slot[TM_FTEXT_SLOTS];
+	int nslot;
 };
 
 static void push(struct spans *s, size_t off, size_t len)
@@ -51,6 +54,8 @@ struct tm_ftext *tm_ftext_new(void)
 
 void tm_ftext_free(struct tm_ftext *t)
 {
+	int i;
+
 	if (!t)
 		return;
 	free(t->priv->lines.v);
@@ -62,6 +67,9 @@ void tm_ftext_free(struct tm_ftext *t)
 	free(t->priv->u16);
 	free(t->priv->map);
 	tm_buf_release(&t->priv->fold);
+	for (i = 0; i < t->priv->nslot; i++)
+		if (t->priv->slot[i].free_fn)
+			t->priv->slot[i].free_fn(t->priv->slot[i].data);
 	free(t->priv);
 	free(t);
 }
@@ -70,6 +78,7 @@ void tm_ftext_set(struct tm_ftext *t, const char *text, size_t len,
 		  const char *lang, const char *url)
 {
 	struct tm_ftext_priv *p = t->priv;
+	int i;
 
 	if (len > UINT32_MAX)
 		BUG("a text of %zu bytes: over 4 GiB", len);
@@ -79,6 +88,22 @@ void tm_ftext_set(struct tm_ftext *t, const char *text, size_t len,
 	t->url = url ? url : "";
 	p->have_lines = p->have_paras = p->have_words = p->have_line_words = false;
 	p->lines.n = p->paras.n = p->words.n = 0;
+	for (i = 0; i < p->nslot; i++)
+		p->slot[i].valid = false;
+}
+
+struct tm_ftext_slot *tm_ftext_slot(struct tm_ftext *t, const void *owner)
+{
+	struct tm_ftext_priv *p = t->priv;
+	int i;
+
+	for (i = 0; i < p->nslot; i++)
+		if (p->owner[i] == owner)
+			return &p->slot[i];
+	if (p->nslot == TM_FTEXT_SLOTS)
+		BUG("more than %d owners of tm_ftext slots", TM_FTEXT_SLOTS);
+	p->owner[p->nslot] = owner;
+	return &p->slot[p->nslot++];
 }
 
 /* tm_space_cp() for ASCII, inline: the line loops call it per byte. */

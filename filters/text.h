@@ -66,6 +66,25 @@ const uint32_t *tm_ftext_line_words(struct tm_ftext *t);
  */
 const char *tm_ftext_fold(struct tm_ftext *t, const char *s, size_t len, size_t *out_len);
 
+/*
+ * A per-document cache for what several filters derive from the text
+ * beyond lines and words (lexicon.h's folded words and their keys): the
+ * slot of `owner`, an address that names the kind of data, created empty
+ * on first use.  tm_ftext_set() marks every slot stale (valid = false);
+ * the data stays allocated for the next document and tm_ftext_free()
+ * frees it with the slot's free_fn (when set).  At most TM_FTEXT_SLOTS
+ * owners (a BUG beyond).
+ */
+#define TM_FTEXT_SLOTS 8
+
+struct tm_ftext_slot {
+	bool valid;
+	void *data;
+	void (*free_fn)(void *data);
+};
+
+struct tm_ftext_slot *tm_ftext_slot(struct tm_ftext *t, const void *owner);
+
 /* True for code points of scripts written without spaces between words. */
 bool tm_unspaced_cp(uint32_t c);
 
