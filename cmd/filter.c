@@ -8,6 +8,8 @@
 #include "classifier.h"
 #include "filter.h"
 #include "ini.h"
+#include "jsonl.h"
+#include "kl.h"
 #include "pool.h"
 #include "progress.h"
 #include "stats.h"
@@ -19,6 +21,7 @@
 
 static const char synopsis[] = "tamis filter [options] [FILE...]";
 static const char train_synopsis[] = "tamis filter train-classifier [options] FILE... -o MODEL";
+static const char unigram_synopsis[] = "tamis filter build-unigram [options] [FILE...] -o TSV";
 
 static const char about[] =
 	"Runs the filter chain ([filter] chain in pipeline.conf, or --chain) over\n"
@@ -691,9 +694,113 @@ static int train_main(int argc, char **argv)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- unigrams */
+
+static const char unigram_about[] =
+	"Counts the folded words of JSON Lines documents (as the kl filter cuts\n"
+	"them) and writes a reference unigram distribution for the kl filter:\n"
+	"word<TAB>count lines, most frequent first (docs/FILTERS.md, kl).  Name\n"
+	"the file unigram-LANG.tsv in the filter data directory, or give it to\n"
+	"[filter \"kl\"].  Memory is bounded by --max-types.\n";
+
+static const char *u_out, *u_lang;
+static uint64_t u_top = 50000, u_min_count = 2, u_max_types = 0;
+static bool u_progress;
+static long u_max_errors = -1;
+
+static const struct tm_option unigram_opts[] = {
+	{ TM_OPT_STRING, 'o', "output", &u_out, "TSV",
+	  "write the reference here (.gz/.zst compress; required)" },
+	{ TM_OPT_STRING, 0, "lang", &u_lang, "CODE",
+	  "count only documents whose metadata.lang is CODE" },
+	{ TM_OPT_U64, 0, "top", &u_top, "N", "keep the N most frequent words; 0: all (default 50000)" },
+	{ TM_OPT_U64, 0, "min-count", &u_min_count, "N",
+	  "leave out words seen fewer than N times (default 2)" },
+	{ TM_OPT_U64, 0, "max-types", &u_max_types, "N",
+	  "distinct words held at most; beyond, the rarest are dropped (default 8M)" },
+	{ TM_OPT_INT, 0, "max-errors", &u_max_errors, "N",
+	  "stop with exit 3 after more than N malformed lines (default: no limit)" },
+	{ TM_OPT_FLAG, 0, "progress", &u_progress, NULL,
+	  "show progress on stderr even when it is not a terminal" },
+	TM_OPT_END_MARK,
+};
+
+static int unigram_main(int argc, char **argv)
+{
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_unigram_builder *b;
+	char *stdin_only[] = { (char *)"-", NULL };
+	char **files;
+	struct tm_buf comment = TM_BUF_INIT;
+	uint64_t docs = 0, skipped = 0, malformed = 0;
+	int nfiles, i, rc;
+
+	tm_cmd_options(unigram_synopsis, unigram_about, unigram_opts, &argc, argv);
+	if (!u_out)
+		usage_error(unigram_synopsis, unigram_opts, "-o TSV is required");
+	files = argc > 1 ? argv + 1 : stdin_only;
+	nfiles = argc > 1 ? argc - 1 : 1;
+	b = tm_unigram_builder_new((size_t)u_max_types);
+	for (i = 0; i < nfiles; i++) {
+		struct tm_reader *in;
+		struct tm_jsonl_reader jr;
+		struct tm_doc doc = TM_DOC_INIT;
+
+		if (tm_reader_open(files[i], &in, &err) < 0)
+			die_err(&err);
+		tm_jsonl_init(&jr, in);
+		tm_jsonl_set_text_first(&jr, !u_lang);
+		while ((rc = tm_jsonl_next(&jr, &doc, &err)) != 0) {
+			const char *text, *lang;
+			size_t len;
+
+			if (rc == TM_EIO || rc == TM_ECODEC)
+				die_err(&err);
+			if (rc < 0) {
+				warn_err(&err);
+				if (u_max_errors >= 0 && (long)++malformed > u_max_errors) {
+					fprintf(stderr, "%s: more than %ld malformed lines: stopped\n",
+						tm_prog, u_max_errors);
+					return TM_EXIT_BADINPUT;
+				}
+				continue;
+			}
+			if (u_lang && (!(lang = tm_doc_meta_str(&doc, "lang")) || strcmp(lang, u_lang))) {
+				skipped++;
+				continue;
+			}
+			text = tm_jsonl_text(&jr, &doc, &len);
+			tm_unigram_builder_add(b, text, len);
+			if (++docs % 100000 == 0 && (u_progress || isatty(2)))
+				fprintf(stderr, "\r%s: %" PRIu64 " documents, %zu distinct words ",
+					tm_prog, docs, tm_unigram_builder_types(b));
+		}
+		tm_doc_release(&doc);
+		tm_jsonl_release(&jr);
+		tm_reader_free(in);
+	}
+	tm_buf_addf(&comment, "tamis filter build-unigram: %" PRIu64 " documents%s%s, %" PRIu64
+		    " words, %zu distinct%s", docs, u_lang ? " in " : "", u_lang ? u_lang : "",
+		    tm_unigram_builder_words(b), tm_unigram_builder_types(b),
+		    tm_unigram_builder_dropped(b) ? " (rare words dropped: counts are lower bounds)" : "");
+	if (tm_unigram_builder_write(b, u_out, (size_t)u_top, u_min_count, comment.buf, &err) < 0)
+		die_err(&err);
+	fprintf(stderr, "%s%s: %" PRIu64 " documents (%" PRIu64 " in other languages, %" PRIu64
+		" malformed), %zu distinct words; written to %s\n",
+		(u_progress || isatty(2)) && docs >= 100000 ? "\n" : "", tm_prog, docs, skipped,
+		malformed, tm_unigram_builder_types(b), u_out);
+	tm_buf_release(&comment);
+	tm_unigram_builder_free(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	tm_cmd_init("tamis-filter");
+	if (argc >= 2 && !strcmp(argv[1], "build-unigram")) {
+		tm_cmd_init("tamis-filter build-unigram");
+		return unigram_main(argc - 1, argv + 1);
+	}
 	if (argc >= 2 && !strcmp(argv[1], "train-classifier")) {
 		tm_cmd_init("tamis-filter train-classifier");
 		return train_main(argc - 1, argv + 1);
