@@ -197,6 +197,47 @@ test_expect_success 'pii: addresses and phone numbers replaced, versions, dates 
 	EOF
 '
 
+test_expect_success 'build-unigram: counts by frequency, the same file twice' '
+	tamis filter build-unigram --lang en --min-count 1 clean.jsonl -o u1.tsv &&
+	tamis filter build-unigram --lang en --min-count 1 clean.jsonl -o u2.tsv &&
+	cmp u1.tsv u2.tsv &&
+	grep -v "^#" u1.tsv | head -1 | grep -q "^the	" &&
+	grep -v "^#" u1.tsv | awk -F"\t" "NR > 1 && \$2 > prev {exit 1} {prev = \$2}"
+'
+
+test_expect_success 'train-classifier: cleaned articles vs whole pages; the filter scores kept documents' '
+	python3 - clean.jsonl web.jsonl >lab.jsonl <<-\EOF
+	import json, sys
+	# the cleaned bodies of half the pages, the whole other pages (and the WARCs)
+	# in chunks of 60 words, as one trains such a model on many short examples
+	def chunks(d, label):
+	    w = d["text"].split()
+	    for i in range(0, len(w), 60):
+	        print(json.dumps({"id": "%s-%d" % (d["id"], i), "text": " ".join(w[i:i + 60]),
+	                          "metadata": {"quality": label}}, ensure_ascii=False))
+	hq = [json.loads(l) for l in open(sys.argv[1])][::2]
+	ids = {d["id"] for d in hq}
+	for d in hq:
+	    chunks(d, "hq")
+	for l in open(sys.argv[2]):
+	    d = json.loads(l)
+	    if d["id"] not in ids:
+	        chunks(d, "web")
+	EOF
+	python3 -c "import sys; sys.stdout.writelines(l for i, l in enumerate(open(sys.argv[1])) if i % 2 == 0)" clean.jsonl >hq.jsonl &&
+	tamis filter train-classifier --label-field quality --bucket-bits 16 lab.jsonl -o q1.tclf 2>err &&
+	grep -q "2 labels" err &&
+	tamis filter train-classifier --label-field quality --bucket-bits 16 lab.jsonl -o q2.tclf 2>/dev/null &&
+	cmp q1.tclf q2.tclf &&
+	tamis filter --chain classifier -c filter.classifier.model=$PWD/q1.tclf hq.jsonl >scored &&
+	test $(wc -l <scored) -eq $(wc -l <hq.jsonl) &&
+	field scored classifier_score | awk "\$1 > 0.5 {n++} END {exit !(n >= NR * 0.8)}" &&
+	tamis filter --chain classifier -c filter.classifier.model=$PWD/q1.tclf \
+		-c filter.classifier.min_score=0.5 web.jsonl >kept 2>/dev/null &&
+	test $(wc -l <kept) -lt $(wc -l <web.jsonl) &&
+	tm_exit_is 2 tamis filter --chain classifier clean.jsonl 2>err && grep -q model err
+'
+
 test_expect_success 'a clean article passes each filter alone' '
 	head -1 clean.jsonl >one.jsonl &&
 	for f in $(tamis filter --print-chain | tr , " "); do
