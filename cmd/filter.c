@@ -34,7 +34,7 @@ static const char about[] =
 
 /* The chain when neither --chain nor [filter] chain names one. */
 static const char default_chain[] =
-	"url_blocklist,badwords,gopher_repetition,gopher_quality,fineweb,kl,c4,pii";
+	"url_blocklist,badwords,fineweb,kl,gopher_quality,gopher_repetition,c4,pii";
 
 static bool opt_annotate, opt_list, opt_print_chain, opt_stats_docs;
 static const char *opt_out, *opt_chain, *opt_rejected;

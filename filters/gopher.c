@@ -297,31 +297,9 @@ struct gq_words {
 	uint64_t stop;		/* occurrences of stop words */
 };
 
-/*
- * Byte classes, or-ed over a word: B_ALPHA an ASCII letter, B_PS ASCII
- * punctuation or a symbol (Python's string.punctuation), B_OTHER a digit,
- * a control or a space, B_HIGH a byte of a non-ASCII character.
- */
-enum { B_ALPHA = 1, B_PS = 2, B_OTHER = 4, B_HIGH = 8 };
-
-static const uint8_t bcls[256] = {
-	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
-	4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2, 2, 2,
-	2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2,
-	2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 4,
-	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-	8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
-};
+/* Byte classes (text.h's TM_WC_*), or-ed over a word. */
+enum { B_ALPHA = TM_WC_ALPHA, B_PS = TM_WC_PUNCT, B_OTHER = TM_WC_OTHER, B_HIGH = TM_WC_HIGH };
+#define bcls tm_wc_table
 
 /* Folds s[0..len) for a stop list lookup: ASCII here, the rest by ICU. */
 static bool stop_word(struct tm_ftext *t, const struct stoplist *stop, const char *s, size_t len,
@@ -397,19 +375,18 @@ static void gq_scan_words(struct tm_ftext *t, const struct stoplist *stop, struc
 {
 	size_t nw, w;
 	const struct tm_span *v = tm_ftext_words(t, &nw);
+	const uint8_t *wc = tm_ftext_word_class(t);
 	const uint8_t *text = (const uint8_t *)t->text;
 
 	memset(r, 0, sizeof(*r));
 	r->words = nw;
 	for (w = 0; w < nw; w++) {
 		const uint8_t *s = text + v[w].off;
-		uint32_t len = v[w].len, a = 0, b = len, j;
-		unsigned m = 0;
+		uint32_t len = v[w].len, a = 0, b = len;
+		unsigned m = wc[w];	/* the B_* classes of its bytes (text.h's TM_WC_*) */
 
 		bool attached = w && v[w].off == v[w - 1].off + v[w - 1].len;
 
-		for (j = 0; j < len; j++)
-			m |= bcls[s[j]];
 		if (m & B_HIGH) {
 			gq_word_slow(t, stop, s, (int32_t)len, attached, r);
 			continue;
@@ -736,7 +713,7 @@ static void gr_ngrams(struct gr_scratch *x, struct tm_ftext *t, double chars, do
 {
 	size_t nw, i, n, nrep = 0;
 	const struct tm_span *w = tm_ftext_words(t, &nw);
-	bool ascii = chars == (double)t->len;	/* then a word's characters are its bytes */
+	const uint8_t *wc = tm_ftext_word_class(t);
 
 	gr_grow(x, nw);
 	x->pc[0] = 0;
@@ -744,7 +721,8 @@ static void gr_ngrams(struct gr_scratch *x, struct tm_ftext *t, double chars, do
 		const char *s = t->text + w[i].off;
 
 		x->hw[i] = x->g[i] = tm_word_hash(s, w[i].len);
-		x->pc[i + 1] = x->pc[i] + (ascii ? w[i].len : tm_cp_count_short(s, w[i].len));
+		/* an ASCII word's characters are its bytes */
+		x->pc[i + 1] = x->pc[i] + (wc[i] & TM_WC_HIGH ? tm_cp_count_short(s, w[i].len) : w[i].len);
 	}
 	for (n = 2; n <= 10; n++) {
 		size_t m = nw >= n ? nw - n + 1 : 0, ncand = 0, k;

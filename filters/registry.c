@@ -10,10 +10,10 @@
 const struct tm_filter_def *const tm_filters[] = {
 	&tm_filter_url_blocklist,
 	&tm_filter_badwords,
-	&tm_filter_gopher_repetition,
-	&tm_filter_gopher_quality,
 	&tm_filter_fineweb,
 	&tm_filter_kl,
+	&tm_filter_gopher_quality,
+	&tm_filter_gopher_repetition,
 	&tm_filter_c4,
 	&tm_filter_pii,
 	&tm_filter_classifier,

@@ -17,12 +17,16 @@ struct spans {
 struct tm_ftext_priv {
 	bool have_lines, have_paras, have_words, have_line_words;
 	struct spans lines, paras, words;
+	uint8_t *wclass;	/* per word, the OR of its bytes' TM_WC_* classes */
+	size_t wclass_cap;
 	uint32_t *line_words;
 	size_t line_words_cap;
 	UBreakIterator *brk;
 	UChar *u16;
 	int32_t cap16;
 	int32_t *map;		/* UTF-16 index -> byte offset in the token */
+	UChar *f16;		/* case-folded UTF-16 */
+	int32_t capfold;
 	struct tm_buf fold;
 	const void *owner[TM_FTEXT_SLOTS];
 	struct tm_ftext_slot slot[TM_FTEXT_SLOTS];
@@ -61,11 +65,13 @@ void tm_ftext_free(struct tm_ftext *t)
 	free(t->priv->lines.v);
 	free(t->priv->paras.v);
 	free(t->priv->words.v);
+	free(t->priv->wclass);
 	free(t->priv->line_words);
 	if (t->priv->brk)
 		ubrk_close(t->priv->brk);
 	free(t->priv->u16);
 	free(t->priv->map);
+	free(t->priv->f16);
 	tm_buf_release(&t->priv->fold);
 	for (i = 0; i < t->priv->nslot; i++)
 		if (t->priv->slot[i].free_fn)
@@ -206,6 +212,34 @@ const struct tm_span *tm_ftext_paras(struct tm_ftext *t, size_t *n)
 
 /* ---------------------------------------------------------------- words */
 
+/* TM_WC_* of each byte (text.h): Python's string.punctuation is TM_WC_PUNCT. */
+const uint8_t tm_wc_table[256] = {
+	[0x00 ... 0x1f] = TM_WC_OTHER, [' '] = TM_WC_OTHER,
+	['!' ... '/'] = TM_WC_PUNCT, ['0' ... '9'] = TM_WC_OTHER, [':' ... '@'] = TM_WC_PUNCT,
+	['A' ... 'Z'] = TM_WC_ALPHA, ['[' ... '`'] = TM_WC_PUNCT, ['a' ... 'z'] = TM_WC_ALPHA,
+	['{' ... '~'] = TM_WC_PUNCT, [0x7f] = TM_WC_OTHER, [0x80 ... 0xff] = TM_WC_HIGH,
+};
+
+static void push_word(struct tm_ftext_priv *p, size_t off, size_t len, uint8_t cls)
+{
+	if (p->words.n == p->wclass_cap) {
+		p->wclass_cap = p->wclass_cap ? 2 * p->wclass_cap : 256;
+		p->wclass = tm_xrealloc(p->wclass, p->wclass_cap);
+	}
+	p->wclass[p->words.n] = cls;
+	push(&p->words, off, len);
+}
+
+static uint8_t span_class(const unsigned char *s, size_t len)
+{
+	uint8_t m = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		m |= tm_wc_table[s[i]];
+	return m;
+}
+
 /* Cuts the token s[0..len) (at byte `base`), which holds unspaced text, with ICU. */
 static void split_icu(struct tm_ftext *t, size_t base, const char *s, size_t len)
 {
@@ -252,7 +286,9 @@ static void split_icu(struct tm_ftext *t, size_t base, const char *s, size_t len
 		for (j = a; j < b && space; j++)
 			space = U16_IS_SURROGATE(p->u16[j]) ? false : tm_space_cp(p->u16[j]);
 		if (!space)
-			push(&p->words, base + (size_t)p->map[a], (size_t)(p->map[b] - p->map[a]));
+			push_word(p, base + (size_t)p->map[a], (size_t)(p->map[b] - p->map[a]),
+				  span_class((const unsigned char *)s + p->map[a],
+					     (size_t)(p->map[b] - p->map[a])));
 	}
 }
 
@@ -273,6 +309,7 @@ const struct tm_span *tm_ftext_words(struct tm_ftext *t, size_t *n)
 		while (i < len) {
 			size_t start;
 			bool unsp = false;
+			uint8_t m = 0;
 
 			/* white space */
 			while (i < len && byte_class[s[i]]) {
@@ -298,7 +335,7 @@ const struct tm_span *tm_ftext_words(struct tm_ftext *t, size_t *n)
 				UChar32 c;
 
 				while (i < len && !byte_class[s[i]])
-					i++;
+					m |= tm_wc_table[s[i++]];
 				if (i >= len || byte_class[s[i]] == 1)
 					break;
 				l = (int32_t)TM_MIN(len - i, 4);
@@ -306,17 +343,26 @@ const struct tm_span *tm_ftext_words(struct tm_ftext *t, size_t *n)
 				if (c >= 0 && tm_space_cp((uint32_t)c))
 					break;
 				unsp = unsp || (c >= 0 && tm_unspaced_cp((uint32_t)c));
+				m |= TM_WC_HIGH;
 				i += (size_t)j;
 			}
 			if (unsp)
 				split_icu(t, start, t->text + start, i - start);
 			else
-				push(&p->words, start, i - start);
+				push_word(p, start, i - start, m);
 		}
 		p->have_words = true;
 	}
 	*n = p->words.n;
 	return p->words.v;
+}
+
+const uint8_t *tm_ftext_word_class(struct tm_ftext *t)
+{
+	size_t n;
+
+	tm_ftext_words(t, &n);
+	return t->priv->wclass;
 }
 
 const uint32_t *tm_ftext_line_words(struct tm_ftext *t)
@@ -376,7 +422,11 @@ const char *tm_ftext_fold(struct tm_ftext *t, const char *s, size_t len, size_t 
 		if (U_FAILURE(e))
 			BUG("u_strFromUTF8WithSub: %s", u_errorName(e));
 		cap = 3 * l16 + 1;
-		f = tm_xmalloc((size_t)cap * sizeof(*f));
+		if (p->capfold < cap) {
+			p->capfold = cap;
+			p->f16 = tm_xrealloc(p->f16, (size_t)cap * sizeof(*p->f16));
+		}
+		f = p->f16;
 		need = u_strFoldCase(f, cap, p->u16, l16, U_FOLD_CASE_DEFAULT, &e);
 		if (U_FAILURE(e))
 			BUG("u_strFoldCase: %s", u_errorName(e));
@@ -388,7 +438,6 @@ const char *tm_ftext_fold(struct tm_ftext *t, const char *s, size_t len, size_t 
 		if (U_FAILURE(e))
 			BUG("u_strToUTF8: %s", u_errorName(e));
 		tm_buf_setlen(b, (size_t)l16);
-		free(f);
 	}
 	*out_len = b->len;
 	return b->buf;

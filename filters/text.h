@@ -56,6 +56,18 @@ const struct tm_span *tm_ftext_lines(struct tm_ftext *t, size_t *n);
 const struct tm_span *tm_ftext_paras(struct tm_ftext *t, size_t *n);
 const struct tm_span *tm_ftext_words(struct tm_ftext *t, size_t *n);
 
+/*
+ * For each word (tm_ftext_words() order), the OR of the classes of its
+ * bytes: TM_WC_ALPHA an ASCII letter, TM_WC_PUNCT ASCII punctuation or
+ * symbol (Python's string.punctuation), TM_WC_OTHER an ASCII digit or
+ * control, TM_WC_HIGH a byte of a non-ASCII character (then the word's
+ * characters are fewer than its bytes, or not).  Computed with the words.
+ */
+enum { TM_WC_ALPHA = 1, TM_WC_PUNCT = 2, TM_WC_OTHER = 4, TM_WC_HIGH = 8 };
+const uint8_t *tm_ftext_word_class(struct tm_ftext *t);
+/* The TM_WC_* class of each byte. */
+extern const uint8_t tm_wc_table[256];
+
 /* For each line (tm_ftext_lines() order), the number of words in it. */
 const uint32_t *tm_ftext_line_words(struct tm_ftext *t);
 

@@ -168,14 +168,15 @@ doc("kl.token_kl", "\n".join(" ".join("x%07d" % (i * 7919 % 10000019 + j) for j 
 EOF
 
 test_expect_success 'every rule under test removes the document made for it, with its reason' '
-	tamis filter made.jsonl -o /dev/null --rejected made.rej &&
-	python3 - made.jsonl made.rej <<-\EOF
-	import json, sys
-	want = [json.loads(l)["id"] for l in open(sys.argv[1])]
-	got = {json.loads(l)["id"]: json.loads(l)["metadata"]["filter_reason"] for l in open(sys.argv[2])}
-	bad = [(w, got.get(w)) for w in want if got.get(w) != w]
-	assert not bad, bad
-	EOF
+	tamis filter made.jsonl >kept.made &&
+	test ! -s kept.made &&
+	python3 -c "import json, sys
+for l in open(sys.argv[1]): print(json.loads(l)[\"id\"])" made.jsonl >ids &&
+	while read -r id; do
+		grep -F "\"id\": \"$id\"" made.jsonl >one.made &&
+		tamis filter --chain "${id%%.*}" one.made --rejected one.rej >/dev/null &&
+		test "$(field one.rej filter_reason)" = "$id" || { echo "$id: $(field one.rej filter_reason)"; return 1; }
+	done <ids
 '
 
 test_expect_success 'pii: addresses and phone numbers replaced, versions, dates and prices left alone' '
