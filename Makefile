@@ -167,6 +167,10 @@ install: all
 	$(if $(MAN),install -m 644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/)
 	install -d $(DESTDIR)$(PREFIX)/share/tamis
 	install -m 644 filters/langid.tlid $(DESTDIR)$(PREFIX)/share/tamis/
+	install -d $(DESTDIR)$(PREFIX)/share/tamis/filters/ldnoobw
+	install -m 644 $(filter-out filters/data/README.md,$(wildcard filters/data/*.*)) \
+		filters/data/README.md $(DESTDIR)$(PREFIX)/share/tamis/filters/
+	install -m 644 filters/data/ldnoobw/* $(DESTDIR)$(PREFIX)/share/tamis/filters/ldnoobw/
 
 clean:
 	rm -rf build bin

@@ -338,6 +338,13 @@ const struct tm_span *tm_ftext_words(struct tm_ftext *t, size_t *n)
 					m |= tm_wc_table[s[i++]];
 				if (i >= len || byte_class[s[i]] == 1)
 					break;
+				/* U+00C0..U+07FF (Latin, Greek, Cyrillic, Hebrew, Arabic...):
+				 * neither white space nor unspaced, no need to decode */
+				if (s[i] >= 0xc3 && s[i] <= 0xdf && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
+					m |= TM_WC_HIGH;
+					i += 2;
+					continue;
+				}
 				l = (int32_t)TM_MIN(len - i, 4);
 				U8_NEXT(s + i, j, l, c);
 				if (c >= 0 && tm_space_cp((uint32_t)c))

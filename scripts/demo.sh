@@ -11,9 +11,12 @@
 # `tamis extract` turns the HTML responses into main-content documents
 # (demo/docs.jsonl.zst), `tamis langid` tags their language and writes one
 # file per language (demo/by-lang/), `tamis dedup` removes older captures,
-# exact copies and near-duplicates (demo/dedup.jsonl.zst), and `tamis stats`
-# prints the funnel that all of them recorded in demo/stats.sqlite.  The
-# later stages (filter, tokenize, shard, train) join here as they land.
+# `tamis filter` runs the quality, safety and PII filters (demo/filtered.jsonl.zst,
+# the removed documents with their reasons in demo/filter-rejected.jsonl.zst),
+# `tamis dedup` removes older captures, exact copies and near-duplicates
+# (demo/dedup.jsonl.zst), and `tamis stats` prints the funnel that all of
+# them recorded in demo/stats.sqlite.  The later stages (tokenize, shard,
+# train) join here as they land.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -73,8 +76,16 @@ rm -rf "$DEMO/by-lang"
 echo "demo: documents per language (tamis langid; kept when the score is >= 0.65) in $DEMO/by-lang:"
 sqlite3 "$DEMO/stats.sqlite" "SELECT '    ' || substr(name, 13) || ': ' || value FROM counters
 	WHERE name LIKE 'langid.lang.%' ORDER BY value DESC, name LIMIT 12"
+# the quality, safety and PII filters (pipeline.conf [filter] chain), then
 # dedup over all languages: URL (latest capture), exact text, MinHash
 zstd -dc "$DEMO"/by-lang/*.jsonl.zst |
+	"$BIN/tamis" filter --stats "$DEMO/stats.sqlite" --rejected "$DEMO/filter-rejected.jsonl.zst" \
+		-o "$DEMO/filtered.jsonl.zst"
+echo "demo: $(zstd -dc "$DEMO/filtered.jsonl.zst" | wc -l) documents pass tamis filter" \
+	"($(zstd -dc "$DEMO/filter-rejected.jsonl.zst" | wc -l) removed, with their reasons, in" \
+	"$DEMO/filter-rejected.jsonl.zst); lines removed by c4: $(sqlite3 "$DEMO/stats.sqlite" \
+	"SELECT coalesce(sum(value), 0) FROM counters WHERE name = 'filter.c4.changes'")"
+zstd -dc "$DEMO/filtered.jsonl.zst" |
 	"$BIN/tamis" dedup url --stats "$DEMO/stats.sqlite" |
 	"$BIN/tamis" dedup exact --stats "$DEMO/stats.sqlite" |
 	"$BIN/tamis" dedup minhash --stats "$DEMO/stats.sqlite" -o "$DEMO/dedup.jsonl.zst"
