@@ -112,7 +112,7 @@ rm -f "$W/out.jsonl"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 T_ALL=$(($(date +%s) - T_START))
 
-mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", s > 0 ? b / 1e6 / s : 0}'; }
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", (s > 0 ? b / 1e6 / s : 0)}'; }
 TABLE=$W/table.md
 {
 	echo "**text**: $NDOC documents ($UDOCS distinct, each $COPIES times), $((TEXTB / 1000000)) MB of text in $((JSONB / 1000000)) MB of JSONL (\`$W/text.jsonl\`): real web pages (every WARC of ../shared/data/warc, the 91 pages of html-extraction with and without boilerplate) and Debian documentation, tagged by \`tamis langid\`"
