@@ -265,7 +265,8 @@ static int load_all(struct badwords *b, const char *dir, struct tm_err *err)
 		}
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), by_name);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), by_name);
 	for (i = 0; i < n; i++) {
 		if (!rc)
 			rc = load_list(b, dir, names[i], err);

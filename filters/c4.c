@@ -386,7 +386,8 @@ static void find_phrases(const struct c4_state *s, struct c4_scratch *x, const c
 		if (memmem(low, n, "cookie", 6))
 			for (i = 2; i < TM_ARRAY_SIZE(policy); i++)
 				find_all(h, low, n, policy[i]);
-		qsort(h->o.v, h->o.n, sizeof(*h->o.v), cmp_span);
+		if (h->o.n > 1)
+			qsort(h->o.v, h->o.n, sizeof(*h->o.v), cmp_span);
 	}
 }
 
