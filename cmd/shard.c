@@ -125,6 +125,12 @@ static int shard_main(int argc, char **argv)
 	shard_config();
 	if (argc < 2 || !opt_out)
 		usage_error(shard_synopsis, opts, "STREAM files and -o DIR are required");
+	if (!opt_tokens || opt_tokens > TM_SHARD_MAX_TOKENS)
+		usage_error(shard_synopsis, opts, "--tokens-per-shard must be 1..%" PRIu64
+			    " (llm.c's int32), got %" PRIu64, TM_SHARD_MAX_TOKENS, opt_tokens);
+	if (!(opt_val_fraction >= 0 && opt_val_fraction <= 1))
+		usage_error(shard_synopsis, opts, "--val-fraction must be 0..1, got %g",
+			    opt_val_fraction);
 	memset(&so, 0, sizeof(so));
 	so.dir = opt_out;
 	so.tokens_per_shard = opt_tokens;
@@ -160,7 +166,7 @@ static int shard_main(int argc, char **argv)
 					snprintf(err.file, sizeof(err.file), "%s", argv[i]);
 				warn_err(&err);
 				tm_tokr_free(tr);
-				status = err.code == TM_EINVAL ? TM_EXIT_USAGE : TM_EXIT_FAIL;
+				status = TM_EXIT_FAIL;
 				break;
 			}
 		} else if (h->vocab_size != first.vocab_size || h->bos_id != first.bos_id) {
