@@ -12,7 +12,10 @@
 
 #include <dirent.h>
 #include <ftw.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------ llm.c's loader, re-done */
@@ -631,6 +634,45 @@ static void test_val_split(void)
 	}
 }
 
+/*
+ * A full disk: in a child whose files may not grow past 3000 bytes (and
+ * which ignores SIGXFSZ, so write fails with EFBIG), sharding fails with
+ * TM_EIO and leaves no file at all, final or temporary.
+ */
+static void test_write_failure(void)
+{
+	const char *in = tmp("f.tok"), *dir = tmp("full");
+	struct tm_buf p = TM_BUF_INIT;
+	pid_t pid;
+	int status;
+
+	make_stream(in, 50257, 300);
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = { 3000, 3000 };
+		struct shard_run run = { 0 };
+
+		signal(SIGXFSZ, SIG_IGN);
+		setrlimit(RLIMIT_FSIZE, &rl);
+		_exit(shard(in, dir, 100000, 0, 1, 0, &run) == TM_EIO ? 0 : 1);
+	}
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	   WEXITSTATUS(status) == 0, "full disk: the sharder says TM_EIO");
+	tm_buf_addf(&p, "%s/web", dir);
+	{
+		DIR *d = opendir(p.buf);
+		struct dirent *e;
+		int files = 0;
+
+		while (d && (e = readdir(d)))
+			files += e->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		is_int(files, 0, "full disk: no shard and no temporary left");
+	}
+	tm_buf_release(&p);
+}
+
 static void test_source_names(void)
 {
 	struct tm_buf b = TM_BUF_INIT;
@@ -658,10 +700,10 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 static void cleanup(void)
 {
 	static const char *const dirs[] = { "out0", "out1", "out2", "out3", "val0", "val1",
-					    "val2" };
+					    "val2", "full" };
 	static const char *const files[] = { "r2.tok", "r4.tok.zst", "r2.tok.gz", "good.tok",
 					     "bad.tok", "w2.bin", "w4.bin", "bad.bin",
-					     "s.tok", "v.tok" };
+					     "s.tok", "v.tok", "f.tok" };
 	size_t i;
 
 	for (i = 0; i < TM_ARRAY_SIZE(dirs); i++)
@@ -683,6 +725,7 @@ int main(int argc, char **argv)
 	test_sharder();
 	test_val_split();
 	test_source_names();
+	test_write_failure();
 	cleanup();
 	tm_buf_release(&pathbuf);
 	return tap_done();
