@@ -179,6 +179,16 @@ test_expect_success 'verify: a truncated shard, a wrong magic, an id beyond the 
 	grep "offset 1100: .*65535, not below the vocabulary size 50257" err
 '
 
+test_expect_success 'info reads a plain llm.c shard (fineweb.py layout); verify refuses it' '
+	python3 -c "import struct
+open(\"llmc.bin\", \"wb\").write(struct.pack(\"<256i\", 20240520, 1, 3, *[0] * 253) + struct.pack(\"<3H\", 50256, 7, 8))" &&
+	llmc llmc.bin &&
+	tamis shard info llmc.bin >info &&
+	grep -x "  format       llm.c" info && grep -x "  tokens       3" info &&
+	tm_exit_is 1 tamis shard verify llmc.bin 2>err &&
+	grep "llmc.bin: offset 12: an llm.c shard without tamis" err
+'
+
 test_expect_success 'determinism: same input and seed, byte-identical shards' '
 	tamis shard --tokens-per-shard 2000 --val-fraction 0.05 s16.tok -o again 2>/dev/null &&
 	for f in $(cd out && find . -type f); do cmp out/$f again/$f || exit 1; done &&
