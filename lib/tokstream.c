@@ -110,12 +110,13 @@ int tm_tokw_write_doc(struct tm_tokw *w, const char *source, const char *id,
 		tm_buf_add(&w->buf, ids, n * 4);
 	} else {
 		size_t base = w->buf.len;
-		uint16_t *p;
 
 		tm_buf_grow(&w->buf, n * 2);
-		p = (uint16_t *)(w->buf.buf + base);
-		for (i = 0; i < n; i++)
-			p[i] = (uint16_t)ids[i];
+		for (i = 0; i < n; i++) {
+			uint16_t v = (uint16_t)ids[i];
+
+			memcpy(w->buf.buf + base + 2 * i, &v, 2);	/* records are unaligned */
+		}
 		tm_buf_setlen(&w->buf, base + n * 2);
 	}
 	w->count++;
