@@ -133,6 +133,11 @@ test_expect_success 'shard: documents come back whole, BOS first, none lost, non
 	EOF
 '
 
+test_expect_success 'shard: a stream on standard input, the same shards' '
+	tamis shard --tokens-per-shard 2000 --val-fraction 0.05 - -o piped <s16.tok 2>/dev/null &&
+	for f in $(cd out && find . -type f); do cmp out/$f piped/$f || exit 1; done
+'
+
 test_expect_success 'info: the header fields' '
 	tamis shard info out/web/web_train_000001.bin >info &&
 	cat >want <<-\EOF &&
