@@ -501,7 +501,7 @@ static int filter_main(int argc, char **argv)
 	char **files;
 	struct tm_ini *ini;
 	char *dir;
-	int nfiles, status = TM_EXIT_OK;
+	int nfiles, rc, status = TM_EXIT_OK;
 	size_t j;
 
 	tm_cmd_options(synopsis, about, opts, &argc, argv);
@@ -516,12 +516,13 @@ static int filter_main(int argc, char **argv)
 		return 0;
 	}
 	dir = data_dir();
-	if (tm_fchain_new(opt_chain, ini, dir, &R.chain, &err) < 0) {
+	rc = tm_fchain_new(opt_chain, ini, dir, &R.chain, &err);
+	free(dir);
+	tm_ini_free(ini);
+	if (rc < 0) {
 		warn_err(&err);
 		return TM_EXIT_USAGE;
 	}
-	free(dir);
-	tm_ini_free(ini);
 	R.nsteps = tm_fchain_len(R.chain);
 	R.removed = tm_xcalloc(R.nsteps + 1, sizeof(*R.removed));
 	R.ran = tm_xcalloc(R.nsteps + 1, sizeof(*R.ran));
