@@ -501,7 +501,7 @@ static int filter_main(int argc, char **argv)
 	char **files;
 	struct tm_ini *ini;
 	char *dir;
-	int nfiles, i, status = TM_EXIT_OK;
+	int nfiles, status = TM_EXIT_OK;
 	size_t j;
 
 	tm_cmd_options(synopsis, about, opts, &argc, argv);

@@ -738,6 +738,62 @@ const char *tm_bpe_token(const struct tm_bpe *b, uint32_t id, size_t *len)
 	return NULL;
 }
 
+static const struct tm_bpe_preset presets[] = {
+	{ "llama3", "llama3.tiktoken", TM_BPE_PAT_CL100K, "<|begin_of_text|>", "<|end_of_text|>" },
+	{ "cl100k", "cl100k_base.tiktoken", TM_BPE_PAT_CL100K, "<|endoftext|>", "<|endoftext|>" },
+	{ "o200k", "o200k_base.tiktoken", TM_BPE_PAT_O200K, "<|endoftext|>", "<|endoftext|>" },
+};
+
+const struct tm_bpe_preset *tm_bpe_preset(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < TM_ARRAY_SIZE(presets); i++)
+		if (!strcmp(presets[i].name, name))
+			return &presets[i];
+	return NULL;
+}
+
+int tm_bpe_add_specials(struct tm_bpe *b, const struct tm_bpe_preset *p, struct tm_err *err)
+{
+	static const char *const llama3[] = {
+		"<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
+		"<|reserved_special_token_1|>", "<|finetune_right_pad_id|>",
+		"<|reserved_special_token_2|>", "<|start_header_id|>", "<|end_header_id|>",
+		"<|eom_id|>", "<|eot_id|>", "<|python_tag|>",
+	};
+	static const struct { const char *name; uint32_t id; } cl100k[] = {
+		{ "<|endoftext|>", 100257 }, { "<|fim_prefix|>", 100258 },
+		{ "<|fim_middle|>", 100259 }, { "<|fim_suffix|>", 100260 },
+		{ "<|endofprompt|>", 100276 },
+	}, o200k[] = {
+		{ "<|endoftext|>", 199999 }, { "<|endofprompt|>", 200018 },
+	};
+	char name[64];
+	uint32_t i;
+	int rc = 0;
+
+	if (!p)
+		return tm_bpe_add_special(b, "<|endoftext|>", b->nranks, err);
+	if (!strcmp(p->name, "llama3")) {
+		for (i = 0; i < 256 && !rc; i++) {
+			if (i < TM_ARRAY_SIZE(llama3))
+				snprintf(name, sizeof(name), "%s", llama3[i]);
+			else
+				snprintf(name, sizeof(name), "<|reserved_special_token_%u|>",
+					 i - (uint32_t)TM_ARRAY_SIZE(llama3) + 3);
+			rc = tm_bpe_add_special(b, name, 128000 + i, err);
+		}
+	} else if (!strcmp(p->name, "cl100k")) {
+		for (i = 0; i < TM_ARRAY_SIZE(cl100k) && !rc; i++)
+			rc = tm_bpe_add_special(b, cl100k[i].name, cl100k[i].id, err);
+	} else {
+		for (i = 0; i < TM_ARRAY_SIZE(o200k) && !rc; i++)
+			rc = tm_bpe_add_special(b, o200k[i].name, o200k[i].id, err);
+	}
+	return rc;
+}
+
 /* ---------------------------------------------------------------- encoding */
 
 struct part {

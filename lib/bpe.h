@@ -87,6 +87,29 @@ enum tm_bpe_pattern tm_bpe_pattern(const struct tm_bpe *bpe);
  */
 const char *tm_bpe_token(const struct tm_bpe *bpe, uint32_t id, size_t *len);
 
+/*
+ * The built-in vocabularies: "llama3" (llama3.tiktoken, the cl100k
+ * pattern, <|begin_of_text|> 128000 ... <|reserved_special_token_247|>
+ * 128255; BOS <|begin_of_text|>, EOS <|end_of_text|>), "cl100k"
+ * (cl100k_base.tiktoken, <|endoftext|> 100257, the FIM tokens,
+ * <|endofprompt|> 100276; BOS = EOS = <|endoftext|>, as GPT models
+ * separate documents) and "o200k" (o200k_base.tiktoken, <|endoftext|>
+ * 199999, <|endofprompt|> 200018).  NULL for another name.
+ */
+struct tm_bpe_preset {
+	const char *name;
+	const char *file;		/* the file name under the data directory */
+	enum tm_bpe_pattern pat;
+	const char *bos, *eos;		/* special token names */
+};
+const struct tm_bpe_preset *tm_bpe_preset(const char *name);
+/*
+ * Gives `bpe` the special tokens of `preset`; preset NULL (a vocabulary of
+ * one's own): one special token, <|endoftext|>, right after the ranks.
+ */
+int tm_bpe_add_specials(struct tm_bpe *bpe, const struct tm_bpe_preset *preset,
+			struct tm_err *err);
+
 /* A context for one thread; never NULL (aborts on OOM). */
 struct tm_bpe_ctx *tm_bpe_ctx_new(const struct tm_bpe *bpe);
 void tm_bpe_ctx_free(struct tm_bpe_ctx *ctx);
