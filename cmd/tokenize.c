@@ -36,8 +36,7 @@ static const struct tm_option opts[] = {
 	{ TM_OPT_STRING, 0, "vocab", &opt_vocab, "NAME|FILE",
 	  "llama3 (default), cl100k, o200k, or a tiktoken-format FILE" },
 	{ TM_OPT_STRING, 0, "vocab-dir", &opt_vocab_dir, "DIR",
-	  "where NAME.tiktoken files are (default: [tokenize] vocab_dir, "
-	  "$TAMIS_DATA/tokenizer, the installed ones)" },
+	  "where the NAME vocabularies are (default: [tokenize] vocab_dir)" },
 	{ TM_OPT_STRING, 0, "format", &opt_format, "FMT",
 	  "stream (default: the binary token stream) or ids (text)" },
 	{ TM_OPT_FLAG, 0, "no-bos", &opt_no_bos, NULL,
@@ -131,6 +130,7 @@ struct line_out {
 	bool malformed;
 	char *msg;		/* malformed: what was wrong */
 	char *source;		/* for the per-source counters */
+	char *id;		/* for --stats-docs */
 	uint64_t ntokens;
 	size_t in_len;
 	size_t out_len;
@@ -241,6 +241,8 @@ static void tokenize_line(struct worker *w, const char *s, size_t len,
 	lo->ntokens = n + (R.bos != TM_BPE_NONE) + (R.eos != TM_BPE_NONE);
 	src = tm_doc_source(&w->doc);
 	lo->source = tm_xstrdup(src && *src ? src : "unknown");
+	if (opt_stats_docs && tm_doc_id(&w->doc))
+		lo->id = tm_xstrdup(tm_doc_id(&w->doc));
 	if (R.ids) {
 		if (R.bos != TM_BPE_NONE)
 			put_dec(out, R.bos, false);
@@ -289,6 +291,7 @@ static void line_out_release(void *p)
 
 	free(lo->msg);
 	free(lo->source);
+	free(lo->id);
 }
 
 static int done(void *arg, void *p)
@@ -321,6 +324,8 @@ static int done(void *arg, void *p)
 			tm_stats_hist_add(r->stats, "tokenize.tokens_per_doc", (double)lo->ntokens);
 			snprintf(name, sizeof(name), "tokenize.tokens.%s", lo->source);
 			tm_stats_count(r->stats, name, (int64_t)lo->ntokens);
+			if (lo->id)
+				tm_stats_doc(r->stats, lo->id, 1, NULL, (double)lo->ntokens, NULL);
 		}
 	}
 	/* records are in batch order, so the batch's bytes go out whole */
