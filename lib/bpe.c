@@ -801,6 +801,8 @@ struct part {
 	uint32_t rank;		/* of the pair starting here */
 };
 
+struct hpair;
+
 struct tm_bpe_ctx {
 	const struct tm_bpe *bpe;
 	uint32_t *ids;
@@ -808,6 +810,10 @@ struct tm_bpe_ctx {
 	struct part *parts;
 	size_t aparts;
 	struct tm_buf clean;
+	/* merge_piece_long() */
+	uint32_t *next, *prev;
+	struct hpair *heap;
+	size_t along;
 };
 
 struct tm_bpe_ctx *tm_bpe_ctx_new(const struct tm_bpe *bpe)
@@ -829,6 +835,9 @@ void tm_bpe_ctx_free(struct tm_bpe_ctx *c)
 		return;
 	free(c->ids);
 	free(c->parts);
+	free(c->next);
+	free(c->prev);
+	free(c->heap);
 	tm_buf_release(&c->clean);
 	free(c);
 }
@@ -897,12 +906,112 @@ static void merge_piece(struct tm_bpe_ctx *c, const unsigned char *s, size_t n)
 		push_id(c, rank_of(b, s + pt[i].start, pt[i + 1].start - pt[i].start));
 }
 
+/*
+ * The same merge for long pieces in O(n log n): parts in a linked list,
+ * candidate pairs in a min-heap ordered by (rank, start), so the first
+ * valid entry is the lowest rank, leftmost on ties, as in the scan above.
+ * An entry (rank, l, r) is valid while the pair starting at part l spans
+ * exactly bytes [l, r); its rank depends only on those bytes.
+ */
+struct hpair {
+	uint32_t rank, l, r;
+};
+
+static bool hpair_less(const struct hpair *x, const struct hpair *y)
+{
+	return x->rank != y->rank ? x->rank < y->rank : x->l < y->l;
+}
+
+static void hpush(struct hpair *h, size_t *n, struct hpair e)
+{
+	size_t i = (*n)++;
+
+	while (i && hpair_less(&e, &h[(i - 1) / 2])) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i] = e;
+}
+
+static struct hpair hpop(struct hpair *h, size_t *n)
+{
+	struct hpair top = h[0], last = h[--*n];
+	size_t i = 0, c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && hpair_less(&h[c + 1], &h[c]))
+			c++;
+		if (!hpair_less(&h[c], &last))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (*n)
+		h[i] = last;
+	return top;
+}
+
+static void merge_piece_long(struct tm_bpe_ctx *c, const unsigned char *s, size_t n)
+{
+	const struct tm_bpe *b = c->bpe;
+	uint32_t *next, *prev, i, r, nx;
+	struct hpair *h;
+	size_t nh = 0;
+
+	if (c->along < n + 1) {
+		c->along = n + 1;
+		c->next = tm_xrealloc(c->next, c->along * sizeof(*c->next));
+		c->prev = tm_xrealloc(c->prev, c->along * sizeof(*c->prev));
+		c->heap = tm_xrealloc(c->heap, 3 * c->along * sizeof(*c->heap));
+	}
+	next = c->next;
+	prev = c->prev;
+	h = c->heap;
+	/* next[i]: the start of the part after the one starting at i (n: none) */
+	for (i = 0; i < n; i++) {
+		next[i] = i + 1;
+		prev[i] = i ? i - 1 : UINT32_MAX;
+		if (i + 1 < n && (r = b->pair_rank[s[i] << 8 | s[i + 1]]) != TM_BPE_NONE)
+			hpush(h, &nh, (struct hpair){ r, i, i + 2 });
+	}
+	while (nh) {
+		struct hpair e = hpop(h, &nh);
+
+		/* valid: e.l starts a part and the pair from it ends at e.r */
+		if (prev[e.l] == UINT32_MAX - 1 || next[e.l] >= n || next[next[e.l]] != e.r)
+			continue;
+		nx = next[e.l];
+		next[e.l] = e.r;
+		prev[nx] = UINT32_MAX - 1;	/* nx no longer starts a part */
+		if (e.r < n)
+			prev[e.r] = e.l;
+		if (prev[e.l] != UINT32_MAX &&
+		    (r = rank_of(b, s + prev[e.l], e.r - prev[e.l])) != TM_BPE_NONE)
+			hpush(h, &nh, (struct hpair){ r, prev[e.l], e.r });
+		if (e.r < n && (r = rank_of(b, s + e.l, next[e.r] - e.l)) != TM_BPE_NONE)
+			hpush(h, &nh, (struct hpair){ r, e.l, next[e.r] });
+	}
+	for (i = 0; i < n; i = next[i])
+		push_id(c, rank_of(b, s + i, next[i] - i));
+}
+
+/*
+ * Pieces longer than this merge through the heap: tiktoken's scan is
+ * quadratic in the piece (a 100 kB run of one letter is one piece).
+ */
+#define TM_BPE_LONG_PIECE 256
+
 static void encode_piece(struct tm_bpe_ctx *c, const unsigned char *s, size_t n)
 {
 	uint32_t r = rank_of(c->bpe, s, n);
 
 	if (r != TM_BPE_NONE)
 		push_id(c, r);
+	else if (n > TM_BPE_LONG_PIECE)
+		merge_piece_long(c, s, n);
 	else
 		merge_piece(c, s, n);
 }
