@@ -4,6 +4,7 @@
  */
 #include "tamis.h"
 #include "bpe.h"
+#include "bpetrain.h"
 #include "common.h"
 #include "doc.h"
 #include "ini.h"
@@ -12,6 +13,7 @@
 #include "stats.h"
 #include "stream.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -424,14 +426,13 @@ static int write_trailer(void)
 	return rc;
 }
 
-int main(int argc, char **argv)
+static int tokenize_main(int argc, char **argv)
 {
 	struct tm_err err = TM_ERR_INIT;
 	char *stdin_only[] = { (char *)"-", NULL };
 	char **files;
 	int nfiles, status = TM_EXIT_OK;
 
-	tm_cmd_init("tamis-tokenize");
 	tm_cmd_options(synopsis, about, opts, &argc, argv);
 	apply_config();
 	if (opt_format && strcmp(opt_format, "stream") && strcmp(opt_format, "ids"))
@@ -491,4 +492,147 @@ int main(int argc, char **argv)
 				    R.bytes_out, status);
 	tm_bpe_free(R.bpe);
 	return status;
+}
+
+/* ---------------------------------------------------------------- train */
+
+static const char train_synopsis[] = "tamis tokenize train [options] FILE... -o VOCAB";
+
+static const char train_about[] =
+	"Trains a byte-level BPE vocabulary on the \"text\" of JSON Lines documents\n"
+	"(--plain: on each line) with the pre-tokenizer of cl100k/Llama 3 (or\n"
+	"o200k's) and writes it in tiktoken's format, ready for --vocab FILE:\n"
+	"ranks 0..255 are the bytes, then one token per merge of the most frequent\n"
+	"adjacent pair.  Deterministic: the same input gives the same file.\n";
+
+static const char *t_out, *t_pattern;
+static uint64_t t_size = 32000;
+static bool t_plain, t_progress;
+
+static const struct tm_option train_opts[] = {
+	{ TM_OPT_STRING, 'o', "output", &t_out, "VOCAB",
+	  "write the vocabulary here (required)" },
+	{ TM_OPT_U64, 0, "vocab-size", &t_size, "N",
+	  "tokens in the vocabulary, the 256 bytes included (default 32000)" },
+	{ TM_OPT_STRING, 0, "pattern", &t_pattern, "NAME",
+	  "the pre-tokenizer: cl100k (default; Llama 3's too) or o200k" },
+	{ TM_OPT_FLAG, 0, "plain", &t_plain, NULL, "each input line is one text" },
+	{ TM_OPT_FLAG, 0, "progress", &t_progress, NULL,
+	  "show progress on stderr even when it is not a terminal" },
+	TM_OPT_END_MARK,
+};
+
+static void train_progress(void *arg, uint32_t ntok)
+{
+	(void)arg;
+	fprintf(stderr, "\r%s: %u of %" PRIu64 " tokens ", tm_prog, ntok, t_size);
+}
+
+/* Adds every text of `path` to the trainer; returns the malformed lines. */
+static long train_file(struct tm_bpe_train *t, const char *path, uint64_t *docs)
+{
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_buf line = TM_BUF_INIT, scan = TM_BUF_INIT;
+	struct tm_reader *r;
+	struct tm_doc doc;
+	const char *text;
+	size_t tlen;
+	long lineno = 0, bad = 0;
+	int rc;
+
+	tm_doc_init(&doc);
+	if (tm_reader_open(path, &r, &err) < 0)
+		die_err(&err);
+	while ((rc = tm_reader_getline(r, &line, TM_DOC_MAX_LINE_DEFAULT, false, &err)) != 0) {
+		lineno++;
+		if (rc < 0) {
+			if (rc != TM_ETOOBIG)
+				die_err(&err);
+			warn_err(&err);
+			bad++;
+			continue;
+		}
+		if (t_plain) {
+			tm_bpe_train_add(t, line.buf, line.len);
+			++*docs;
+			continue;
+		}
+		if (!line.len)
+			continue;
+		if (!tm_doc_scan_text(line.buf, line.len, &scan, &text, &tlen)) {
+			if (tm_doc_parse(&doc, line.buf, line.len, &err) < 0) {
+				fprintf(stderr, "%s: %s: line %ld: %s\n", tm_prog, path, lineno, err.msg);
+				bad++;
+				continue;
+			}
+			text = tm_doc_text(&doc, &tlen);
+		}
+		tm_bpe_train_add(t, text, tlen);
+		++*docs;
+	}
+	tm_reader_free(r);
+	tm_doc_release(&doc);
+	tm_buf_release(&line);
+	tm_buf_release(&scan);
+	return bad;
+}
+
+static int train_main(int argc, char **argv)
+{
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_buf out = TM_BUF_INIT;
+	struct tm_bpe_train *t;
+	struct tm_writer *w;
+	enum tm_bpe_pattern pat = TM_BPE_PAT_CL100K;
+	uint64_t docs = 0, total;
+	size_t npieces, peak;
+	long ntok, bad = 0;
+	int i;
+
+	tm_cmd_options(train_synopsis, train_about, train_opts, &argc, argv);
+	if (argc < 2)
+		usage_error(train_synopsis, train_opts, "expected at least one FILE");
+	if (!t_out)
+		usage_error(train_synopsis, train_opts, "-o VOCAB is required");
+	if (t_size < 256 || t_size > (1u << 24))
+		usage_error(train_synopsis, train_opts, "--vocab-size expects 256..16777216, got %" PRIu64,
+			    t_size);
+	if (t_pattern && !strcmp(t_pattern, "o200k"))
+		pat = TM_BPE_PAT_O200K;
+	else if (t_pattern && strcmp(t_pattern, "cl100k"))
+		usage_error(train_synopsis, train_opts, "--pattern expects cl100k or o200k, got '%s'",
+			    t_pattern);
+	t = tm_bpe_train_new(pat);
+	for (i = 1; i < argc; i++)
+		bad += train_file(t, argv[i], &docs);
+	npieces = tm_bpe_train_npieces(t, &total);
+	ntok = tm_bpe_train_run(t, (uint32_t)t_size, &out,
+				t_progress || isatty(2) ? train_progress : NULL, NULL, &err);
+	if (ntok < 0)
+		die_err(&err);
+	if (t_progress || isatty(2))
+		fputc('\n', stderr);
+	peak = tm_bpe_train_bytes(t);
+	tm_bpe_train_free(t);
+	if (tm_writer_open(t_out, TM_CODEC_AUTO, 0, &w, &err) < 0 ||
+	    tm_writer_write(w, out.buf, out.len, &err) < 0 || tm_writer_commit(w, &err) < 0)
+		die_err(&err);
+	tm_buf_release(&out);
+	fprintf(stderr, "%s: %" PRIu64 " texts, %" PRIu64 " pieces (%zu distinct): "
+		"%ld tokens written to %s; trainer memory %.1f MB\n", tm_prog, docs, total,
+		npieces, ntok, t_out, (double)peak / 1e6);
+	if (ntok < (long)t_size)
+		fprintf(stderr, "%s: the text had no pairs left to merge after %ld tokens\n",
+			tm_prog, ntok);
+	return bad ? TM_EXIT_BADINPUT : TM_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	tm_cmd_init("tamis-tokenize");
+	if (argc >= 2 && !strcmp(argv[1], "train")) {
+		tm_cmd_init("tamis-tokenize train");
+		return train_main(argc - 1, argv + 1);
+	}
+	return tokenize_main(argc, argv);
 }

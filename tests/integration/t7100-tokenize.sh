@@ -150,4 +150,40 @@ test_expect_success 'usage errors exit 2; [tokenize] in a config applies' '
 	tm_cmp want-cl100k c
 '
 
+test_expect_success 'train: a vocabulary of the asked size, deterministic, that round-trips' '
+	tamis tokenize train --vocab-size 1000 -o v.tiktoken docs.jsonl 2>train.err &&
+	test $(wc -l <v.tiktoken) = 1000 &&
+	grep "1000 tokens written to v.tiktoken" train.err &&
+	tamis tokenize train --vocab-size 1000 -o v2.tiktoken docs.jsonl 2>/dev/null &&
+	cmp v.tiktoken v2.tiktoken &&
+	tamis tokenize --vocab v.tiktoken --no-bos --format ids docs.jsonl >v.ids &&
+	python3 - v.tiktoken v.ids docs.jsonl <<-EOF
+	import base64, json, sys
+	tok = {}
+	for l in open(sys.argv[1]):
+	    b, r = l.split()
+	    tok[int(r)] = base64.b64decode(b)
+	ids = open(sys.argv[2]).read().split("\n")
+	nid = nb = 0
+	for i, l in enumerate(open(sys.argv[3], encoding="utf-8")):
+	    text = json.loads(l)["text"].encode()
+	    got = b"".join(tok[int(x)] for x in ids[i].split())
+	    assert got == text, "document %d does not round-trip" % i
+	    nid += len(ids[i].split())
+	    nb += len(text)
+	assert nid < nb / 2, "no compression: %d ids for %d bytes" % (nid, nb)
+	EOF
+'
+
+test_expect_success 'train: --plain, --pattern o200k; usage errors' '
+	printf "hello hello world\nhello world\n" >plain.txt &&
+	tamis tokenize train --plain --vocab-size 260 -o p.tiktoken plain.txt 2>/dev/null &&
+	test $(wc -l <p.tiktoken) = 260 &&
+	tamis tokenize train --pattern o200k --vocab-size 300 -o o.tiktoken docs.jsonl 2>/dev/null &&
+	test $(wc -l <o.tiktoken) = 300 &&
+	tm_exit_is 2 tamis tokenize train docs.jsonl 2>/dev/null &&
+	tm_exit_is 2 tamis tokenize train --vocab-size 10 -o x docs.jsonl 2>/dev/null &&
+	tm_exit_is 2 tamis tokenize train --pattern gpt2 -o x docs.jsonl 2>/dev/null
+'
+
 test_done
