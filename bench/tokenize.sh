@@ -13,9 +13,12 @@
 # output not counted).  MB = 10^6 bytes of UTF-8 text.  Target: tamis >= 3x
 # tiktoken's MB/s.  Then tamis -j 1 and -j NPROC, unpinned.
 #
-# usage: bench/tokenize.sh [--check] [--record]
+# usage: bench/tokenize.sh [--check | --train] [--record]
 #   --check    also compare every document's ids with tiktoken's, for
 #              llama3, cl100k and o200k (minutes)
+#   --train    instead, time `tamis tokenize train` on the text (one
+#              thread, CPU 0): vocabularies of 32000 and 128000 tokens,
+#              wall seconds and peak RSS, and the tokens it gives the text
 #   --record   append a dated markdown block to bench/RESULTS.md
 # env:   TAMIS_BIN  directory holding tamis (default: bin)
 #        NODE_MODULES  a node_modules with tiktoken@1.0.22 (default: one
@@ -26,12 +29,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 . bench/lib.sh
-RECORD=0 CHECK=0
+RECORD=0 CHECK=0 TRAIN=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--record) RECORD=1 ;;
 	--check) CHECK=1 ;;
-	-h | --help) sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--train) TRAIN=1 ;;
+	-h | --help) sed -n '2,27s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "tokenize.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -47,15 +51,18 @@ CODE_MB=${CODE_MB:-20}
 die() { echo "tokenize.sh: $*" >&2; exit 1; }
 note() { echo "tokenize.sh: $*" >&2; }
 [ -x "$TAMIS" ] || die "$TAMIS not found: build it (make) or set TAMIS_BIN=DIR"
-for t in taskset /usr/bin/time node python3; do command -v "$t" >/dev/null || die "$t not installed; run scripts/deps.sh"; done
+for t in taskset /usr/bin/time python3; do command -v "$t" >/dev/null || die "$t not installed; run scripts/deps.sh"; done
+[ "$TRAIN" -eq 1 ] || command -v node >/dev/null || die "node not installed; run scripts/deps.sh"
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer"
 [ -f "$VOC/llama3.tiktoken" ] || die "$VOC/llama3.tiktoken not found (set TAMIS_DATA)"
 mkdir -p "$W"
-if [ -z "${NODE_MODULES:-}" ]; then
+if [ -z "${NODE_MODULES:-}" ] && [ "$TRAIN" -eq 0 ]; then
 	NODE_MODULES=$W/node_modules
 	if [ ! -f "$NODE_MODULES/tiktoken/package.json" ]; then
+		command -v npm >/dev/null || die "npm not installed (apt-get install npm), or set NODE_MODULES"
 		note "installing npm tiktoken@1.0.22 into $W"
-		npm install --silent --prefix "$W" tiktoken@1.0.22 >&2 || die "npm install tiktoken failed"
+		npm install --prefix "$W" --no-audit --no-fund --silent tiktoken@1.0.22 >&2 ||
+			die "npm install tiktoken failed"
 	fi
 fi
 
@@ -112,6 +119,41 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T_START=$(date +%s)
 cat "$W/text.jsonl" >/dev/null
 NP=$(nproc)
+
+if [ "$TRAIN" -eq 1 ]; then
+	TABLE=$W/table.md
+	{
+		echo "**text**: $NDOC documents, $((TEXTB / 1000000)) MB of UTF-8 text (\`$W/text.jsonl\`, as above)"
+		echo
+		echo "| \`tamis tokenize train\` (one thread, CPU 0) | seconds | CPU s | peak RSS MiB | distinct pieces | tokens of the text (no BOS) |"
+		echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+		for size in 32000 128000; do
+			timed "train-$size" taskset -c 0 "$TAMIS" tokenize train --vocab-size $size -o "$W/train-$size.tiktoken" "$W/text.jsonl"
+			distinct=$(sed -n 's/.*(\([0-9]*\) distinct).*/\1/p' "$W/err.txt")
+			ntok=$("$TAMIS" tokenize --vocab "$W/train-$size.tiktoken" --no-bos --format ids "$W/text.jsonl" | wc -w)
+			echo "| --vocab-size $size | $(field "train-$size" 2) | $(awk -v u="$(field "train-$size" 3)" -v y="$(field "train-$size" 4)" 'BEGIN {printf "%.2f", u + y}') | $(awk -v k="$(field "train-$size" 5)" 'BEGIN {printf "%.1f", k / 1024}') | $distinct | $ntok |"
+		done
+		llama=$("$TAMIS" tokenize --no-bos --format ids "$W/text.jsonl" | wc -w)
+		echo
+		echo "- for comparison, Llama 3's vocabulary (128,256 tokens, trained on other text) gives this text $llama tokens"
+	} >"$TABLE"
+	LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+	cat "$TABLE"
+	if [ "$RECORD" -eq 1 ]; then
+		{
+			echo
+			echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — tokenize train: BPE training time and memory"
+			echo
+			bench_machine "$LOAD0" "$LOAD1"
+			echo "- software: tamis tree at \`$(bench_rev)\`"
+			echo "- method: \`bench/tokenize.sh --train --record\`; one run each; wall clock and peak RSS from \`/usr/bin/time\`; MB = 10^6 bytes of text"
+			echo
+			cat "$TABLE"
+		} >>bench/RESULTS.md
+		note "appended to bench/RESULTS.md"
+	fi
+	exit 0
+fi
 
 for v in llama3 cl100k o200k; do
 	for ((r = 1; r <= REPS; r++)); do
