@@ -46,6 +46,20 @@ odd = [
 ]
 for i, t in enumerate(odd):
     doc(i, t, "odd")
+# random strings over characters of every class the pre-tokenizers tell
+# apart: letters of each case, marks, numbers, White_Space, apostrophes
+pool = list("aZ'sStTrReEvVlLmMdD \t\n\r\x0b\x0c.,;:!?/-_()[]{}<>|=+*&^%$#@~`\\\"0123456789") + [
+    "\u017f", "\u00a0", "\u0085", "\u1680", "\u2000", "\u2028", "\u2029", "\u202f",
+    "\u205f", "\u3000", "\u200b", "\u0301", "\u0308", "\u093f", "\u0e31", "\u20dd",
+    "\u0660", "\u0669", "\u06f5", "\u0966", "\u2160", "\u00bd", "\u00b2", "\u2460",
+    "\u01c5", "\u02b0", "\u3005", "\u4e2d", "\u0905", "\u0627", "\u05d0", "\u03a9",
+    "\u03c9", "\u0416", "\u0436", "\u00c9", "\u00e9", "\U0001F600", "\U0001F44D",
+    "\U0001F3FD", "\u200d", "\ufe0f", "\U0001D400", "\U00010400", "\U00010428",
+    "\U00020000", "\u2019", "\uff07", "\u00b7", "\u2014", "\u00ab", "\u20ac", "\u00a9",
+    "\ufffd", "\U0001F1EB", "\u0300", "\u1100", "\uac00", "\u3042", "\u30a2", "\u0e01",
+    "\u1e9e", "\u0131", "\u0130"]
+for i in range(500):
+    doc(i, "".join(random.choice(pool) for _ in range(random.randint(1, 120))), "rand")
 for d in out:
     print(json.dumps(d, ensure_ascii=False))
 PY
