@@ -197,6 +197,35 @@ static void test_ordinary_special(struct tm_bpe *cl)
 	tm_bpe_ctx_free(c);
 }
 
+/* The llama3 preset's 256 special tokens are those of the shared JSON. */
+static void test_llama3_specials(struct tm_bpe *llama)
+{
+	struct tm_buf path = TM_BUF_INIT;
+	struct tm_err err = TM_ERR_INIT;
+	json_t *root, *sp, *v;
+	const char *name;
+	int bad = 0, n = 0;
+
+	ok(tm_bpe_add_specials(llama, tm_bpe_preset("llama3"), &err) == 0, "llama3 specials: %s",
+	   err.msg);
+	is_int(tm_bpe_vocab_size(llama), 128256, "llama3: 128256 ids");
+	tm_buf_addf(&path, "%s/tokenizer/llama3-special-tokens.json", tap_data_dir());
+	root = json_load_file(path.buf, 0, NULL);
+	sp = json_object_get(root, "special_tokens");
+	json_object_foreach(sp, name, v) {
+		n++;
+		if (tm_bpe_special(llama, name) != (uint32_t)json_integer_value(v) && bad++ < 3)
+			tap_diag("%s: %u, want %lld", name, tm_bpe_special(llama, name),
+				 (long long)json_integer_value(v));
+	}
+	is_int(n, 256, "the JSON lists 256 special tokens");
+	is_int(bad, 0, "every one has the JSON's id");
+	is_int(tm_bpe_special(llama, "<|eot_id|>"), 128009, "<|eot_id|> 128009");
+	ok(tm_bpe_preset("gpt2") == NULL, "no preset gpt2");
+	json_decref(root);
+	tm_buf_release(&path);
+}
+
 static void test_invalid_utf8(struct tm_bpe *cl)
 {
 	static const struct { const char *bad, *good; } cases[] = {
@@ -311,6 +340,7 @@ int main(void)
 		test_vectors(llama, cl);
 		test_plans(cl, o200k);
 		test_ordinary_special(cl);
+		test_llama3_specials(llama);
 		test_invalid_utf8(cl);
 	} else {
 		tap_skip("the vocabularies under $TAMIS_DATA/tokenizer are missing");
