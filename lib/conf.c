@@ -47,6 +47,12 @@ const struct tm_ini_key tm_conf_schema[] = {
 	  "the filters, in order (tamis filter --list); each one's settings in [filter \"NAME\"]" },
 	{ "filter", "annotate", TM_INI_BOOL,
 	  "score every document with every filter, remove nothing" },
+	{ "tokenize", "vocab", TM_INI_STRING,
+	  "llama3, cl100k, o200k, or a tiktoken-format vocabulary file" },
+	{ "tokenize", "vocab_dir", TM_INI_STRING,
+	  "the directory of llama3.tiktoken, cl100k_base.tiktoken, o200k_base.tiktoken" },
+	{ "tokenize", "bos", TM_INI_BOOL, "begin each document with the BOS token" },
+	{ "tokenize", "eos", TM_INI_BOOL, "end each document with the EOS token" },
 };
 
 const size_t tm_conf_schema_len = TM_ARRAY_SIZE(tm_conf_schema);
