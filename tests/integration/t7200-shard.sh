@@ -249,4 +249,24 @@ test_expect_success 'a stream without BOS is refused; bad options are usage erro
 	tm_exit_is 2 tamis shard info 2>err
 '
 
+test_expect_success 'tamis tokenize | tamis shard: real documents, both widths, verified' '
+	tamis extract "$DATA"/warc/dolma/sample-0000.warc.gz >docs.jsonl 2>/dev/null &&
+	test -s docs.jsonl &&
+	tamis tokenize --vocab cl100k docs.jsonl | tamis shard --seed 3 - -o real32 &&
+	tamis shard verify real32/*/*.bin &&
+	tamis shard info real32/web/web_train_000000.bin | grep -q "token_bytes  4" &&
+	n=$(tamis tokenize --vocab cl100k --format ids docs.jsonl | wc -w) &&
+	t=$(tamis shard info real32/*/*.bin | awk "/^  tokens/ {s += \$2} END {print s}") &&
+	test "$n" -eq "$t" &&
+	python3 -c "
+import struct
+f = open(\"pieces.bin\", \"wb\")
+f.write(b\"TMTOKS01\" + struct.pack(\"<6I\", 1, 300, 0, 0xFFFFFFFF, 2, 0))
+f.write(struct.pack(\"<IH\", 3, 3) + b\"web\" + struct.pack(\"<H\", 1) + b\"a\" + struct.pack(\"<3H\", 0, 5, 299))
+f.write(struct.pack(\"<IQ\", 0xFFFFFFFF, 1))
+" &&
+	tamis shard pieces.bin -o real16 &&
+	tamis shard info real16/web/web_train_000000.bin | grep -q "token_bytes  2"
+'
+
 test_done
