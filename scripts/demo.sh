@@ -15,8 +15,10 @@
 # the removed documents with their reasons in demo/filter-rejected.jsonl.zst),
 # `tamis dedup` removes older captures, exact copies and near-duplicates
 # (demo/dedup.jsonl.zst), and `tamis stats` prints the funnel that all of
-# them recorded in demo/stats.sqlite.  The later stages (tokenize, shard,
-# train) join here as they land.
+# them recorded in demo/stats.sqlite; `tamis tokenize train` makes a small
+# BPE vocabulary from the result, `tamis tokenize` and `tamis shard` turn
+# it into llm.c-compatible training shards (demo/shards/).  The trainer
+# joins here when it lands.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -90,6 +92,18 @@ zstd -dc "$DEMO/filtered.jsonl.zst" |
 	"$BIN/tamis" dedup exact --stats "$DEMO/stats.sqlite" |
 	"$BIN/tamis" dedup minhash --stats "$DEMO/stats.sqlite" -o "$DEMO/dedup.jsonl.zst"
 echo "demo: $(zstd -dc "$DEMO/dedup.jsonl.zst" | wc -l) documents left after dedup in $DEMO/dedup.jsonl.zst"
+# a small BPE vocabulary trained on the demo's own text, the documents
+# tokenized with it (BOS per document), and llm.c-compatible shards with a
+# held-out split per source
+"$BIN/tamis" tokenize train --vocab-size 8192 "$DEMO/dedup.jsonl.zst" -o "$DEMO/vocab.tiktoken"
+"$BIN/tamis" tokenize --stats "$DEMO/stats.sqlite" --vocab "$DEMO/vocab.tiktoken" \
+	"$DEMO/dedup.jsonl.zst" -o "$DEMO/tokens.tok.zst"
+rm -rf "$DEMO/shards"
+"$BIN/tamis" shard --stats "$DEMO/stats.sqlite" --tokens-per-shard 1000000 --val-fraction 0.01 \
+	"$DEMO/tokens.tok.zst" -o "$DEMO/shards"
+"$BIN/tamis" shard verify "$DEMO"/shards/*/*.bin
+echo "demo: shards in $DEMO/shards (8,192-token vocabulary in $DEMO/vocab.tiktoken):"
+"$BIN/tamis" shard info "$DEMO"/shards/*/*.bin | grep -E "^/|^  (tokens|documents|split) " | sed 's/^/    /'
 echo "demo: skipped records and documents by reason:"
 sqlite3 "$DEMO/stats.sqlite" "SELECT '    ' || reason || ': ' || docs FROM removals ORDER BY docs DESC"
 "$BIN/tamis" stats "$DEMO/stats.sqlite"
