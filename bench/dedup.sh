@@ -106,17 +106,6 @@ cleanup() {
 	rm -f "$W"/a.sig "$W"/a.pairs "$W"/a.remove "$W"/a.out.jsonl "$W"/m.out.jsonl
 }
 trap cleanup EXIT
-TIMEFILE=$W/time.txt
-# timed LABEL CMD...: runs CMD pinned to CPU 0 under /usr/bin/time; appends
-# "LABEL wall user sys maxrss_kb" to $W/times.txt; stderr of CMD to $W/err.txt
-timed() {
-	local label=$1
-	shift
-	/usr/bin/time -o "$TIMEFILE" -f '%e %U %S %M' taskset -c 0 "$@" 2>"$W/err.txt" ||
-		{ cat "$W/err.txt" >&2; die "$label failed: $*"; }
-	echo "$label $(cat "$TIMEFILE")" >>"$W/times.txt"
-}
-field() { awk -v l="$1" -v f="$2" '$1 == l {print $f}' "$W/times.txt" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 : >"$W/times.txt"
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)

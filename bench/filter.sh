@@ -80,15 +80,6 @@ UDOCS=$(stat_of "$W/text.stats" unique_documents)
 COPIES=$(stat_of "$W/text.stats" copies)
 [ "$JSONB" = "$(stat -c %s "$W/text.jsonl")" ] || die "$W/text.jsonl changed since text.stats: rm $W/text.stats to remake"
 
-TIMEFILE=$W/time.txt
-timed() {
-	local label=$1
-	shift
-	/usr/bin/time -o "$TIMEFILE" -f '%e %U %S %M' taskset -c 0 "$@" 2>"$W/err.txt" ||
-		{ cat "$W/err.txt" >&2; die "$label failed: $*"; }
-	echo "$label $(cat "$TIMEFILE")" >>"$W/times.txt"
-}
-field() { awk -v l="$1" -v f="$2" '$1 == l {print $f}' "$W/times.txt" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 : >"$W/times.txt"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T_START=$(date +%s)

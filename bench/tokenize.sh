@@ -113,7 +113,6 @@ timed() {
 		{ cat "$W/err.txt" >&2; die "$label failed: $*"; }
 	echo "$label $(cat "$TIMEFILE")" >>"$W/times.txt"
 }
-field() { awk -v l="$1" -v f="$2" '$1 == l {print $f}' "$W/times.txt" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.1f", (s > 0 ? b / 1e6 / s : 0)}'; }
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T_START=$(date +%s)

@@ -12,6 +12,7 @@
 #include "progress.h"
 #include "stats.h"
 #include "stream.h"
+#include "tokstream.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -185,39 +186,6 @@ static void worker_fini(void *p)
 	free(w);
 }
 
-static void put_u16(struct tm_buf *out, uint32_t v)
-{
-	unsigned char b[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
-
-	tm_buf_add(out, b, 2);
-}
-
-static void put_u32(struct tm_buf *out, uint32_t v)
-{
-	unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8),
-			       (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
-
-	tm_buf_add(out, b, 4);
-}
-
-static void put_str16(struct tm_buf *out, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n > 65535)
-		n = 65535;
-	put_u16(out, (uint32_t)n);
-	tm_buf_add(out, s, n);
-}
-
-static void put_id(struct tm_buf *out, uint32_t id)
-{
-	if (R.width == 2)
-		put_u16(out, id);
-	else
-		put_u32(out, id);
-}
-
 /* " 123" (no space first on a line) */
 static void put_dec(struct tm_buf *out, uint32_t v, bool space)
 {
@@ -276,21 +244,9 @@ static void tokenize_line(struct worker *w, const char *s, size_t len,
 			put_dec(out, R.eos, out->len != start);
 		tm_buf_addch(out, '\n');
 	} else {
-		put_u32(out, (uint32_t)lo->ntokens);
-		put_str16(out, src);
-		put_str16(out, tm_doc_id(&w->doc));
-		tm_buf_grow(out, lo->ntokens * (size_t)R.width);
-		if (R.bos != TM_BPE_NONE)
-			put_id(out, R.bos);
-		if (R.width == 4) {
-			for (i = 0; i < n; i++)
-				put_u32(out, ids[i]);
-		} else {
-			for (i = 0; i < n; i++)
-				put_u16(out, ids[i]);
-		}
-		if (R.eos != TM_BPE_NONE)
-			put_id(out, R.eos);
+		tm_toks_put_record(out, (unsigned)R.width, src, tm_doc_id(&w->doc),
+				   R.bos == TM_BPE_NONE ? TM_TOK_NONE : R.bos, ids, n,
+				   R.eos == TM_BPE_NONE ? TM_TOK_NONE : R.eos);
 	}
 	lo->out_len = out->len - start;
 }
@@ -398,16 +354,16 @@ static void apply_config(void)
 /* The stream header (docs/FORMATS.md "Token stream"). */
 static int write_header(void)
 {
+	struct tm_tokstream_header th = {
+		tm_bpe_vocab_size(R.bpe),
+		R.bos == TM_BPE_NONE ? TM_TOK_NONE : R.bos,
+		R.eos == TM_BPE_NONE ? TM_TOK_NONE : R.eos,
+		(uint32_t)R.width,
+	};
 	struct tm_buf h = TM_BUF_INIT;
 	int rc;
 
-	tm_buf_add(&h, "TMTOKS01", 8);
-	put_u32(&h, 1);
-	put_u32(&h, tm_bpe_vocab_size(R.bpe));
-	put_u32(&h, R.bos);
-	put_u32(&h, R.eos);
-	put_u32(&h, (uint32_t)R.width);
-	put_u32(&h, 0);
+	tm_toks_put_header(&h, &th);
 	rc = tm_writer_write(R.w, h.buf, h.len, &R.err);
 	tm_buf_release(&h);
 	return rc;
@@ -418,9 +374,7 @@ static int write_trailer(void)
 	struct tm_buf h = TM_BUF_INIT;
 	int rc;
 
-	put_u32(&h, 0xFFFFFFFFu);
-	put_u32(&h, (uint32_t)R.docs_out);
-	put_u32(&h, (uint32_t)(R.docs_out >> 32));
+	tm_toks_put_end(&h, R.docs_out);
 	rc = tm_writer_write(R.w, h.buf, h.len, &R.err);
 	tm_buf_release(&h);
 	return rc;

@@ -57,15 +57,20 @@ int tm_tokw_open(const char *path, const struct tm_tokstream_header *h,
 		free(w);
 		return rc;
 	}
-	tm_buf_add(&w->buf, TM_TOKS_MAGIC, 8);
-	put_u32(&w->buf, TM_TOKS_VERSION);
-	put_u32(&w->buf, w->h.vocab_size);
-	put_u32(&w->buf, w->h.bos_id);
-	put_u32(&w->buf, w->h.eos_id);
-	put_u32(&w->buf, w->h.token_bytes);
-	put_u32(&w->buf, 0);
+	tm_toks_put_header(&w->buf, &w->h);
 	*out = w;
 	return 0;
+}
+
+void tm_toks_put_header(struct tm_buf *b, const struct tm_tokstream_header *h)
+{
+	tm_buf_add(b, TM_TOKS_MAGIC, 8);
+	put_u32(b, TM_TOKS_VERSION);
+	put_u32(b, h->vocab_size);
+	put_u32(b, h->bos_id);
+	put_u32(b, h->eos_id);
+	put_u32(b, h->token_bytes);
+	put_u32(b, 0);
 }
 
 static int flush(struct tm_tokw *w, size_t above, struct tm_err *err)
@@ -103,24 +108,46 @@ int tm_tokw_write_doc(struct tm_tokw *w, const char *source, const char *id,
 					  "document '%s': token %zu is id %" PRIu32
 					  ", not below the vocabulary size %" PRIu32,
 					  id ? id : "", i, ids[i], w->h.vocab_size);
-	put_u32(&w->buf, (uint32_t)n);
-	put_name(&w->buf, source);
-	put_name(&w->buf, id);
-	if (w->h.token_bytes == 4) {
-		tm_buf_add(&w->buf, ids, n * 4);
-	} else {
-		size_t base = w->buf.len;
-
-		tm_buf_grow(&w->buf, n * 2);
-		for (i = 0; i < n; i++) {
-			uint16_t v = (uint16_t)ids[i];
-
-			memcpy(w->buf.buf + base + 2 * i, &v, 2);	/* records are unaligned */
-		}
-		tm_buf_setlen(&w->buf, base + n * 2);
-	}
+	tm_toks_put_record(&w->buf, w->h.token_bytes, source, id, TM_TOK_NONE, ids, n, TM_TOK_NONE);
 	w->count++;
 	return flush(w, 1 << 18, err);
+}
+
+static void put_ids(struct tm_buf *b, unsigned token_bytes, const uint32_t *ids, size_t n)
+{
+	size_t i, base = b->len;
+
+	if (token_bytes == 4) {
+		tm_buf_add(b, ids, n * 4);
+		return;
+	}
+	tm_buf_grow(b, n * 2);
+	for (i = 0; i < n; i++) {
+		uint16_t v = (uint16_t)ids[i];
+
+		memcpy(b->buf + base + 2 * i, &v, 2);	/* records are unaligned */
+	}
+	tm_buf_setlen(b, base + n * 2);
+}
+
+void tm_toks_put_record(struct tm_buf *b, unsigned token_bytes, const char *source,
+			const char *id, uint32_t first, const uint32_t *ids, size_t n,
+			uint32_t last)
+{
+	put_u32(b, (uint32_t)(n + (first != TM_TOK_NONE) + (last != TM_TOK_NONE)));
+	put_name(b, source);
+	put_name(b, id);
+	if (first != TM_TOK_NONE)
+		put_ids(b, token_bytes, &first, 1);
+	put_ids(b, token_bytes, ids, n);
+	if (last != TM_TOK_NONE)
+		put_ids(b, token_bytes, &last, 1);
+}
+
+void tm_toks_put_end(struct tm_buf *b, uint64_t count)
+{
+	put_u32(b, END_MARK);
+	put_u64(b, count);
 }
 
 uint64_t tm_tokw_count(const struct tm_tokw *w)
@@ -132,8 +159,7 @@ int tm_tokw_commit(struct tm_tokw *w, struct tm_err *err)
 {
 	int rc;
 
-	put_u32(&w->buf, END_MARK);
-	put_u64(&w->buf, w->count);
+	tm_toks_put_end(&w->buf, w->count);
 	rc = flush(w, 0, err);
 	if (rc < 0)
 		tm_writer_abort(w->w);

@@ -43,6 +43,20 @@ struct tm_tokstream_header {
 struct tm_tokw;
 
 /*
+ * The format's encoders, for writers that build records themselves (the
+ * workers of tamis tokenize); tm_tokw uses them too.  A record's ids are
+ * `first` (TM_TOK_NONE: none), ids[0..n), `last` (TM_TOK_NONE: none), each
+ * of token_bytes (2 or 4; the caller has checked them against the
+ * vocabulary); source and id are NUL-terminated (NULL as ""), cut at
+ * TM_TOKS_MAX_NAME bytes.
+ */
+void tm_toks_put_header(struct tm_buf *b, const struct tm_tokstream_header *h);
+void tm_toks_put_record(struct tm_buf *b, unsigned token_bytes, const char *source,
+			const char *id, uint32_t first, const uint32_t *ids, size_t n,
+			uint32_t last);
+void tm_toks_put_end(struct tm_buf *b, uint64_t count);
+
+/*
  * Creates the stream `path` ("-" or NULL: standard output) through a
  * temporary name (compressed by extension, as tm_writer_open()) and
  * writes the header `h`.  Returns 0 and *out, TM_EINVAL (vocab_size 0,
