@@ -345,3 +345,11 @@ int tm_batcher_run(struct tm_batcher *b, int threads, void (*work)(void *, void 
 	b->pool = NULL;
 	return status;
 }
+
+void tm_cmd_epoch_progress(void *arg, int epoch, double frac, double loss)
+{
+	(void)arg;
+	fprintf(stderr, "\r%s: epoch %d, %5.1f%%, loss %.4f ", tm_prog, epoch, 100 * frac, loss);
+	if (frac >= 0.99999)
+		fputc('\n', stderr);
+}

@@ -182,6 +182,9 @@ void tm_line_batch_discard(void *arg, void *lb);
 /* The next line of the batch (without its '\n') and its record, or NULL. */
 const char *tm_line_batch_next(struct tm_line_batch *lb, size_t *len, void **rec);
 
+/* A trainer's progress callback: "\rPROG: epoch E, P%, loss L" on stderr. */
+void tm_cmd_epoch_progress(void *arg, int epoch, double frac, double loss);
+
 /* Flushes and checks stdout; dies (exit 1) if any write failed. */
 void tm_cmd_finish_stdout(void);
 

@@ -629,15 +629,6 @@ static const struct tm_option train_opts[] = {
 	TM_OPT_END_MARK,
 };
 
-static void train_progress(void *arg, int epoch, double frac, double loss)
-{
-	(void)arg;
-	fprintf(stderr, "\rtamis-filter train-classifier: epoch %d, %5.1f%%, loss %.4f ",
-		epoch, 100 * frac, loss);
-	if (frac >= 0.99999)
-		fputc('\n', stderr);
-}
-
 static int train_main(int argc, char **argv)
 {
 	struct tm_clf_input_opts in = TM_CLF_INPUT_OPTS_INIT;
@@ -682,7 +673,7 @@ static int train_main(int argc, char **argv)
 	if (tm_clf_check_opts(&t_opts, &err) < 0)
 		usage_error(train_synopsis, train_opts, "%s", err.msg);
 	if (t_progress || isatty(2))
-		t_opts.progress = train_progress;
+		t_opts.progress = tm_cmd_epoch_progress;
 	if (tm_clf_train_files((const char *const *)argv + 1, (size_t)argc - 1, &in, &t_opts, &m,
 			       &st, &err) < 0)
 		die_err(&err);

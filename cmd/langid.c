@@ -415,6 +415,11 @@ static int too_long(void *arg, const struct tm_err *err)
 	warn_err(err);
 	R.removed[V_MALFORMED]++;
 	tm_stats_remove(R.stats, "langid.too_long", 1, 0);
+	/* a line over the cap is bad input too: it counts against --max-errors */
+	if (cc.max_errors >= 0 && ++R.malformed > cc.max_errors) {
+		R.rc = TM_EXIT_BADINPUT;
+		return 1;
+	}
 	return 0;
 }
 
@@ -603,15 +608,6 @@ static const struct tm_option train_opts[] = {
 	TM_OPT_END_MARK,
 };
 
-static void train_progress(void *arg, int epoch, double frac, double loss)
-{
-	(void)arg;
-	fprintf(stderr, "\rtamis-langid train: epoch %d, %5.1f%%, loss %.4f ",
-		epoch, 100 * frac, loss);
-	if (frac >= 0.99999)
-		fputc('\n', stderr);
-}
-
 static int train_main(int argc, char **argv)
 {
 	struct tm_lid_train_opts o = TM_LID_TRAIN_OPTS_INIT;
@@ -640,7 +636,7 @@ static int train_main(int argc, char **argv)
 	o.long_min = (int)t_short_max;
 	o.long_max = (int)t_long_max;
 	if (t_progress || isatty(2))
-		o.progress = train_progress;
+		o.progress = tm_cmd_epoch_progress;
 	if (tm_lid_train(argv[1], &o, &m, &err) < 0)
 		die_err(&err);
 	if (tm_lid_save(m, t_out, &err) < 0)

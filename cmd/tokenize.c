@@ -323,6 +323,11 @@ static int too_long(void *arg, const struct tm_err *err)
 	(void)arg;
 	warn_err(err);
 	tm_stats_remove(R.stats, "tokenize.too_long", 1, 0);
+	/* a line over the cap is bad input too: it counts against --max-errors */
+	if (cc.max_errors >= 0 && ++R.malformed > cc.max_errors) {
+		R.rc = TM_EXIT_BADINPUT;
+		return 1;
+	}
 	return 0;
 }
 
