@@ -727,7 +727,9 @@ static int run(const char *stage, int argc, char **argv, doc_fn scan, doc_fn app
 		R.status = TM_EXIT_FAIL;
 	}
 	tm_stats_mem_peak(R.stats, tm_hmap_bytes(R.map) + (R.lsh ? tm_lsh_bytes(R.lsh) : 0));
-	R.status = tm_cmd_stats_close(R.stats, R.docs_in, R.docs_out, R.bytes_in,
+	/* sign removes nothing: every document read is signed (docs out) */
+	R.status = tm_cmd_stats_close(R.stats, R.docs_in,
+				      apply == sign_doc ? R.docs_in : R.docs_out, R.bytes_in,
 				      R.bytes_out, R.status);
 	tm_hmap_free(R.map);
 	tm_norm_free(R.norm);

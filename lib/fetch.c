@@ -120,22 +120,6 @@ static int local_name(const char *path, struct tm_buf *out)
 	return 0;
 }
 
-static int mkdirs_for(const char *file)
-{
-	char *d = tm_xstrdup(file), *s;
-
-	for (s = strchr(d + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(d, 0777) < 0 && errno != EEXIST) {
-			free(d);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(d);
-	return 0;
-}
-
 static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 {
 	struct job *j = arg;
@@ -236,8 +220,16 @@ static int start(struct fetcher *f, struct job *j)
 	j->errbuf[0] = '\0';
 	if (j->final) {
 		if (j->fd < 0) {
-			if (mkdirs_for(j->part) < 0)
-				return tm_err_sys(f->err, j->part, "cannot create directory");
+			const char *slash = strrchr(j->part, '/');
+
+			if (slash && slash != j->part) {
+				char *dir = tm_xmemdup(j->part, (size_t)(slash - j->part));
+				int rc = tm_mkdir_p(dir, f->err);
+
+				free(dir);
+				if (rc < 0)
+					return rc;
+			}
 			j->fd = open(j->part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 			if (j->fd < 0)
 				return tm_err_sys(f->err, j->part, "cannot open");

@@ -4,6 +4,7 @@
  */
 #include "tamis.h"
 #include "shard.h"
+#include "stream.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -479,27 +480,6 @@ bool tm_shard_is_val(const char *id, uint64_t seed, double fraction)
 	return (double)(h >> 11) * 0x1.0p-53 < fraction;
 }
 
-/* mkdir -p */
-static int make_dir(const char *path, struct tm_err *err)
-{
-	struct tm_buf b = TM_BUF_INIT;
-	size_t i;
-	int rc = 0;
-
-	tm_buf_addstr(&b, path);
-	for (i = 1; i <= b.len && !rc; i++) {
-		if (i < b.len && b.buf[i] != '/')
-			continue;
-		b.buf[i] = '\0';
-		if (mkdir(b.buf, 0777) < 0 && errno != EEXIST)
-			rc = tm_err_sys(err, b.buf, "cannot create the directory");
-		if (i < b.len)
-			b.buf[i] = '/';
-	}
-	tm_buf_release(&b);
-	return rc;
-}
-
 int tm_sharder_new(const struct tm_shard_opts *opts, uint32_t vocab_size,
 		   uint32_t bos_id, struct tm_sharder **out, struct tm_err *err)
 {
@@ -525,7 +505,7 @@ int tm_sharder_new(const struct tm_shard_opts *opts, uint32_t vocab_size,
 				  "shards separate documents by the BOS token: the stream has "
 				  "%s (vocabulary %" PRIu32 ")",
 				  bos_id == TM_SHARD_NO_BOS ? "none" : "one out of range", vocab_size);
-	if ((rc = make_dir(opts->dir, err)) < 0)
+	if ((rc = tm_mkdir_p(opts->dir, err)) < 0)
 		return rc;
 	s = tm_xcalloc(1, sizeof(*s));
 	s->o = *opts;
@@ -553,7 +533,7 @@ static struct src *find_src(struct tm_sharder *s, const char *source, struct tm_
 	}
 	tm_buf_reset(&s->path);
 	tm_buf_addf(&s->path, "%s/%s", s->dir, name.buf);
-	if (make_dir(s->path.buf, err) < 0) {
+	if (tm_mkdir_p(s->path.buf, err) < 0) {
 		tm_buf_release(&name);
 		return NULL;
 	}

@@ -964,3 +964,24 @@ void tm_writer_abort(struct tm_writer *w)
 	}
 	writer_release(w);
 }
+
+/* mkdir -p */
+int tm_mkdir_p(const char *path, struct tm_err *err)
+{
+	struct tm_buf b = TM_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	tm_buf_addstr(&b, path);
+	for (i = 1; i <= b.len && !rc; i++) {
+		if (i < b.len && b.buf[i] != '/')
+			continue;
+		b.buf[i] = '\0';
+		if (mkdir(b.buf, 0777) < 0 && errno != EEXIST)
+			rc = tm_err_sys(err, b.buf, "cannot create the directory");
+		if (i < b.len)
+			b.buf[i] = '/';
+	}
+	tm_buf_release(&b);
+	return rc;
+}

@@ -148,4 +148,10 @@ int tm_writer_commit(struct tm_writer *w, struct tm_err *err);
 /* Discards the output (the temporary is removed) and frees `w`; NULL ok. */
 void tm_writer_abort(struct tm_writer *w);
 
+/*
+ * Creates directory `path` and its missing parents (mkdir -p).  Returns 0,
+ * or TM_EIO naming the directory that could not be made.
+ */
+int tm_mkdir_p(const char *path, struct tm_err *err);
+
 #endif
