@@ -410,8 +410,14 @@ int tm_run_plan(const struct tm_run_opts *o, struct tm_run **out, struct tm_err 
 		r->threads = 1;
 	r->keep_fetched = rc.keep_fetched;
 
-	for (i = 0; i < o->nfiles; i++)
-		sv_push(&inputs, tm_xstrdup(o->files[i]));
+	/* files named by their absolute, resolved path: the same plan (and
+	 * fingerprint) from any directory, and for Slurm's tasks */
+	for (i = 0; i < o->nfiles; i++) {
+		char *rp = is_url(o->files[i]) ? NULL : realpath(o->files[i], NULL);
+
+		sv_push(&inputs, rp ? rp : is_url(o->files[i]) ? tm_xstrdup(o->files[i]) :
+			xabspath(o->files[i]));
+	}
 	if (!o->nfiles && *rc.input && (rc_ = read_listing(rc.input, &inputs, err)) < 0)
 		goto fail;
 	if (!inputs.n) {

@@ -22,12 +22,10 @@ NGINX_PORT=
 NGINX_PID=
 NGINX_LOG=
 
+# a free port from the kernel (tm_free_port, tests/integration/freeport.sh)
+. "$(dirname "${BASH_SOURCE[0]}")/freeport.sh"
 nginx_free_port() {
-	/usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
+	tm_free_port
 }
 
 nginx_start() {
