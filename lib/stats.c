@@ -1616,48 +1616,40 @@ int tm_stats_merge(const char *dest, const char *const *srcs, size_t n,
 
 /* ---- funnel ---------------------------------------------------------- */
 
-#define FUNNEL_COLS 9
-
-int tm_stats_funnel(const char *path, struct tm_buf *out, struct tm_err *err)
+/*
+ * Appends the rows of `sql` (ncols columns) as an aligned text table under
+ * `head`: the columns in the mask `left` left-aligned, the others right-aligned; NULL
+ * prints "-", a column named in `pct` (a mask) as "12.34%".  No rows:
+ * nothing, unless `always`.
+ */
+static int text_table(sqlite3 *db, const char *path, const char *sql,
+		      const char *const *head, int ncols, unsigned left, unsigned pct, bool always,
+		      struct tm_buf *out, struct tm_err *err)
 {
-	static const char *const head[FUNNEL_COLS] = {
-		"stage", "runs", "docs_in", "docs_out", "removed", "removed%",
-		"bytes_in", "bytes_out", "tokens_out"
-	};
 	char **cell = NULL;
-	size_t ncell = 0, alloc = 0, i, w[FUNNEL_COLS];
-	sqlite3 *db;
+	size_t ncell = 0, alloc = 0, i, w[16] = { 0 };
 	sqlite3_stmt *s = NULL;
 	int rc, c;
 
-	rc = db_open(path, true, &db, err);
-	if (rc)
-		return rc;
-	rc = sqlite3_prepare_v2(db, "SELECT stage, runs, docs_in, docs_out, "
-				"docs_removed, removed_pct, bytes_in, "
-				"bytes_out, tokens_out FROM funnel", -1, &s,
-				NULL);
-	for (c = 0; c < FUNNEL_COLS; c++) {
+	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	for (c = 0; c < ncols; c++) {
 		cell = grow(cell, &alloc, ncell + 1, sizeof(*cell));
 		cell[ncell++] = tm_xstrdup(head[c]);
 	}
 	while (!rc && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		rc = 0;
-		for (c = 0; c < FUNNEL_COLS; c++) {
+		for (c = 0; c < ncols; c++) {
 			struct tm_buf v = TM_BUF_INIT;
+			int type = sqlite3_column_type(s, c);
 
-			if (c == 0)
-				tm_buf_addstr(&v, (const char *)
-					      sqlite3_column_text(s, 0));
-			else if (c == 5 &&
-				 sqlite3_column_type(s, c) == SQLITE_NULL)
+			if (type == SQLITE_NULL)
 				tm_buf_addch(&v, '-');
-			else if (c == 5)
-				tm_buf_addf(&v, "%.2f%%",
-					    sqlite3_column_double(s, c));
+			else if (pct & (1u << c))
+				tm_buf_addf(&v, "%.2f%%", sqlite3_column_double(s, c));
+			else if (type == SQLITE_TEXT)
+				tm_buf_addstr(&v, (const char *)sqlite3_column_text(s, c));
 			else
-				tm_buf_addf(&v, "%" PRId64, (int64_t)
-					    sqlite3_column_int64(s, c));
+				tm_buf_addf(&v, "%" PRId64, (int64_t)sqlite3_column_int64(s, c));
 			cell = grow(cell, &alloc, ncell + 1, sizeof(*cell));
 			cell[ncell++] = tm_buf_detach(&v, NULL);
 		}
@@ -1665,27 +1657,55 @@ int tm_stats_funnel(const char *path, struct tm_buf *out, struct tm_err *err)
 	if (rc == SQLITE_DONE)
 		rc = 0;
 	if (rc)
-		rc = db_fail(err, db, path, "cannot read the funnel");
+		rc = db_fail(err, db, path, "cannot read the statistics");
 	sqlite3_finalize(s);
-	sqlite3_close(db);
-	if (!rc) {
-		for (c = 0; c < FUNNEL_COLS; c++)
-			w[c] = 0;
+	if (!rc && (always || ncell > (size_t)ncols)) {
 		for (i = 0; i < ncell; i++)
-			w[i % FUNNEL_COLS] = TM_MAX(w[i % FUNNEL_COLS],
-						    strlen(cell[i]));
+			w[i % ncols] = TM_MAX(w[i % ncols], strlen(cell[i]));
 		for (i = 0; i < ncell; i++) {
-			c = (int)(i % FUNNEL_COLS);
-			if (c == 0)
-				tm_buf_addf(out, "%-*s", (int)w[0], cell[i]);
+			c = (int)(i % ncols);
+			if (left & (1u << c))
+				tm_buf_addf(out, "%s%-*s", c ? "  " : "",
+					    c == ncols - 1 ? 0 : (int)w[c], cell[i]);
 			else
-				tm_buf_addf(out, "  %*s", (int)w[c], cell[i]);
-			if (c == FUNNEL_COLS - 1)
+				tm_buf_addf(out, "%s%*s", c ? "  " : "", (int)w[c], cell[i]);
+			if (c == ncols - 1)
 				tm_buf_addch(out, '\n');
 		}
 	}
 	for (i = 0; i < ncell; i++)
 		free(cell[i]);
 	free(cell);
+	return rc;
+}
+
+int tm_stats_funnel(const char *path, struct tm_buf *out, struct tm_err *err)
+{
+	static const char *const funnel[] = {
+		"stage", "runs", "docs_in", "docs_out", "removed", "removed%",
+		"bytes_in", "bytes_out", "tokens_out"
+	};
+	static const char *const reasons[] = {
+		"stage", "reason", "docs", "bytes", "of stage in"
+	};
+	sqlite3 *db;
+	int rc;
+
+	rc = db_open(path, true, &db, err);
+	if (rc)
+		return rc;
+	rc = text_table(db, path, "SELECT stage, runs, docs_in, docs_out, docs_removed, "
+			"removed_pct, bytes_in, bytes_out, tokens_out FROM funnel",
+			funnel, 9, 1u, 1u << 5, true, out, err);
+	if (!rc) {
+		size_t len = out->len;
+
+		tm_buf_addstr(out, "\nremovals by reason:\n");
+		rc = text_table(db, path, "SELECT stage, reason, docs, bytes, pct_of_stage_in "
+				"FROM removal_summary", reasons, 5, 3u, 1u << 4, false, out, err);
+		if (out->len == len + strlen("\nremovals by reason:\n"))
+			tm_buf_setlen(out, len);
+	}
+	sqlite3_close(db);
 	return rc;
 }

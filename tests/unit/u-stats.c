@@ -679,6 +679,25 @@ static void test_funnel(void)
 	       "extract:10.0,langid:33.33,filter:0.0,tokenize:0.5",
 	       "funnel view");
 	tm_buf_release(&b);
+
+	/* removals: a second table, by stage then documents */
+	{
+		struct tm_stats *st = open_ok(p, "langid");
+		struct tm_stats_totals t = { 100, 70, 1000, 700, 0 };
+
+		tm_stats_totals_add(st, &t);
+		tm_stats_remove(st, "langid.low_score", 20, 200);
+		tm_stats_remove(st, "langid.not_kept", 10, 100);
+		close_ok(st, 0);
+	}
+	tm_buf_init(&b, 0);
+	is_int(tm_stats_funnel(p, &b, &err), 0, "funnel with removals renders");
+	ok(strstr(b.buf, "\nremovals by reason:\n"
+		  "stage   reason            docs  bytes  of stage in\n"
+		  "langid  langid.low_score    20    200        2.00%\n"
+		  "langid  langid.not_kept     10    100        1.00%\n") != NULL,
+	   "removals by reason follow the funnel");
+	tm_buf_release(&b);
 }
 
 static void test_version(void)
