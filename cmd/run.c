@@ -368,7 +368,7 @@ int main(int argc, char **argv)
 	o.work = opt_work;
 	o.input = opt_input;
 	o.base = opt_base;
-	o.files = argv + 2;
+	o.files = (const char *const *)argv + 2;
 	o.nfiles = (size_t)(argc - 2);
 	o.jobs = opt_jobs;
 	o.threads = opt_threads;

@@ -56,7 +56,7 @@ struct tm_run_opts {
 	const char *work;		/* NULL: [run] work */
 	const char *input;		/* NULL: [run] input */
 	const char *base;		/* NULL: [run] base */
-	char **files;			/* input files given directly; with nfiles */
+	const char *const *files;	/* input files given directly; with nfiles */
 	size_t nfiles;
 	long jobs;			/* < 0: [run] jobs */
 	long threads;			/* < 0: [run] threads */
