@@ -1616,6 +1616,11 @@ int tm_stats_merge(const char *dest, const char *const *srcs, size_t n,
 
 /* ---- funnel ---------------------------------------------------------- */
 
+int tm_stats_open_read(const char *path, sqlite3 **db, struct tm_err *err)
+{
+	return db_open(path, true, db, err);
+}
+
 #define FUNNEL_COLS 9
 
 int tm_stats_funnel(const char *path, struct tm_buf *out, struct tm_err *err)
@@ -1630,7 +1635,7 @@ int tm_stats_funnel(const char *path, struct tm_buf *out, struct tm_err *err)
 	sqlite3_stmt *s = NULL;
 	int rc, c;
 
-	rc = db_open(path, true, &db, err);
+	rc = tm_stats_open_read(path, &db, err);
 	if (rc)
 		return rc;
 	rc = sqlite3_prepare_v2(db, "SELECT stage, runs, docs_in, docs_out, "
