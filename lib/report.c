@@ -328,7 +328,10 @@ static void table_close(struct tm_buf *o, bool details)
 		tm_buf_addstr(o, "</details>\n");
 }
 
-/* One cell: `kind` 's' text, 'i' integer, 'r' real, 'p' percentage. */
+/*
+ * One cell: `kind` 's' text, 'i' integer, 'd' an id (no separators),
+ * 'r' real, 'p' percentage.
+ */
 static void td(struct tm_buf *o, char kind, const char *str, int64_t i, double d)
 {
 	if (kind == 's') {
@@ -338,6 +341,8 @@ static void td(struct tm_buf *o, char kind, const char *str, int64_t i, double d
 		tm_buf_addstr(o, "<td class=\"n\">");
 		if (kind == 'i')
 			tm_fmt_thousands(o, i);
+		else if (kind == 'd')
+			tm_buf_addf(o, "%" PRId64, i);
 		else if (kind == 'p')
 			fmt_pct(o, d);
 		else
@@ -348,7 +353,8 @@ static void td(struct tm_buf *o, char kind, const char *str, int64_t i, double d
 
 /*
  * A table row, one cell per letter of `cells` (as td()), taking the next
- * argument: const char * for 's', int64_t for 'i', double for 'r', 'p'.
+ * argument: const char * for 's', int64_t for 'i' and 'd', double for 'r'
+ * and 'p'.
  * `fail`: the row of a failed run, highlighted.
  */
 static void table_row(struct tm_buf *o, bool fail, const char *cells, ...)
@@ -360,8 +366,8 @@ static void table_row(struct tm_buf *o, bool fail, const char *cells, ...)
 	for (; *cells; cells++) {
 		if (*cells == 's')
 			td(o, 's', va_arg(ap, const char *), 0, 0);
-		else if (*cells == 'i')
-			td(o, 'i', NULL, va_arg(ap, int64_t), 0);
+		else if (*cells == 'i' || *cells == 'd')
+			td(o, *cells, NULL, va_arg(ap, int64_t), 0);
 		else
 			td(o, *cells, NULL, 0, va_arg(ap, double));
 	}
@@ -734,7 +740,7 @@ static void runs_section(struct report *r)
 		  "ELSE 'exit ' || exit_status END FROM runs WHERE " FAILED_RUN
 		  " ORDER BY started, run_id LIMIT 50");
 	while (next_row(r, s))
-		table_row_sql(o, true, "isssisss", s);
+		table_row_sql(o, true, "dsssdsss", s);
 	sqlite3_finalize(s);
 	table_close(o, false);
 	if (failed > 50) {
