@@ -773,7 +773,7 @@ static void funnel_chart(struct report *r, const struct stage_row *st, size_t n)
 	struct tm_buf *o = r->o, tip = TM_BUF_INIT, id = TM_BUF_INIT;
 	double lw = 90, pw, bottom = FN_TOP + (double)n * FN_ROW, max[3] = { 0 };
 	struct scale xs[3];
-	size_t i;
+	size_t i, maxc;
 	int p;
 
 	for (i = 0; i < n; i++) {
@@ -783,6 +783,7 @@ static void funnel_chart(struct report *r, const struct stage_row *st, size_t n)
 		max[2] = TM_MAX(max[2], (double)st[i].tokens_out);
 	}
 	lw = TM_MIN(lw, 240.0);
+	maxc = (size_t)((lw - 16) / GLYPH_W);
 	pw = (CHART_W - lw - 2 * FN_GAP - 16) / 3;
 	chart_id(r, &id, "", "funnel");
 	svg_open(o, id.buf, CHART_W, bottom + 26,
@@ -801,7 +802,7 @@ static void funnel_chart(struct report *r, const struct stage_row *st, size_t n)
 		const int64_t in[3] = { s->docs_in, s->bytes_in, 0 };
 		const int64_t out[3] = { s->docs_out, s->bytes_out, s->tokens_out };
 
-		svg_label(o, lw - 10, y + 15, " text-anchor=\"end\"", s->stage, LABEL_MAX);
+		svg_label(o, lw - 10, y + 15, " text-anchor=\"end\"", s->stage, maxc);
 		text_at(o, lw - 10, y + 29, " class=\"sub\" text-anchor=\"end\"");
 		if (s->docs_in == s->docs_out && s->docs_in) {
 			tm_buf_addstr(o, "none removed");
@@ -1159,16 +1160,25 @@ static double hist_edge(const struct hist *h, int i)
  * range often spans 24 doublings); more than HIST_MAX_BARS buckets are
  * merged in runs of equal length.
  */
+/* A tick of a histogram's x axis: a mark and the value under it. */
+static void hist_tick(struct tm_buf *o, double x, double v, enum tick_fmt f)
+{
+	svg_line(o, "axis", x, HG_Y1, x, HG_Y1 + 4);
+	text_at(o, x, HG_Y1 + 16, " class=\"tick\" text-anchor=\"middle\"");
+	fmt_tick(o, v, f);
+	tm_buf_addstr(o, "</text>");
+}
+
 static void hist_chart(struct report *r, const char *id, const struct hist *h)
 {
 	struct tm_buf *o = r->o, tip = TM_BUF_INIT;
-	int a = 0, e = h->nbuckets, k, nbar, j, i, every;
-	enum tick_fmt f = strcmp(h->kind, "log2") ? TICK_SI : TICK_BIN;
-	int64_t max = TM_MAX(h->b[0], h->b[h->nbuckets + 1]);
-	struct scale ys;
-	double bw;
+	bool log2k = !strcmp(h->kind, "log2");
+	int a = 0, e = h->nbuckets, k, nbar, j, i, n;
+	int64_t max = TM_MAX(h->b[0], h->b[h->nbuckets + 1]), *bar;
+	double bw, x0, x1, gap, ticks[MAX_TICKS];
+	struct scale ys, xs;
 
-	if (f == TICK_BIN) {
+	if (log2k) {
 		int first = -1, last = -1;
 
 		for (i = 0; i < h->nbuckets; i++)
@@ -1184,26 +1194,31 @@ static void hist_chart(struct report *r, const char *id, const struct hist *h)
 	}
 	k = (e - a + HIST_MAX_BARS - 1) / HIST_MAX_BARS;
 	nbar = (e - a + k - 1) / k;
+	bar = tm_xcalloc((size_t)nbar, sizeof(*bar));
 	for (i = a; i < e; i++)
-		max = TM_MAX(max, h->b[i + 1]);
+		bar[(i - a) / k] += h->b[i + 1];
+	for (j = 0; j < nbar; j++)
+		max = TM_MAX(max, bar[j]);
 	scale_init(&ys, 0, max > 0 ? (double)max : 1, 3, 1, HG_Y1, HG_Y0);
-	bw = (HG_X1 - HG_X0) / (nbar + 3.0);
-	tm_buf_reset(&tip);
+	/*
+	 * Bucket edge i is at x = X0 + (1.5 + (i - a) / k) * bw: one bar per
+	 * k buckets (the last may be narrower), the underflow bar left of
+	 * them and the overflow bar right, each half a bar apart.
+	 */
+	bw = (HG_X1 - HG_X0) / ((double)(e - a) / k + 3);
+	x0 = HG_X0 + 1.5 * bw;
+	x1 = x0 + (double)(e - a) / k * bw;
 	tm_buf_addf(&tip, "histogram %s", h->name);
 	svg_open(o, id, HG_W, HG_H, tip.buf);
 	axis(o, &ys, true, HG_X0, HG_X1, TICK_SI);
 	for (j = -1; j <= nbar; j++) {
-		int64_t c = 0;
-		double x, lo, hi;
+		bool edge = j < 0 || j == nbar;
+		int from = a + j * k, to = TM_MIN(from + k, e);
+		int64_t c = edge ? h->b[j < 0 ? 0 : h->nbuckets + 1] : bar[j];
+		double left = j < 0 ? HG_X0 : j == nbar ? x1 + 0.5 * bw :
+			x0 + (double)(from - a) / k * bw;
+		double w = edge ? bw : (double)(to - from) / k * bw;
 
-		if (j < 0 || j == nbar) {
-			c = h->b[j < 0 ? 0 : h->nbuckets + 1];
-			x = HG_X0 + (j < 0 ? 0.1 : nbar + 2.1) * bw;
-		} else {
-			for (i = a + j * k; i < TM_MIN(a + (j + 1) * k, e); i++)
-				c += h->b[i + 1];
-			x = HG_X0 + (1.5 + j) * bw;
-		}
 		tm_buf_reset(&tip);
 		if (j < 0) {
 			tm_buf_addstr(&tip, "under ");
@@ -1212,31 +1227,43 @@ static void hist_chart(struct report *r, const char *id, const struct hist *h)
 			tm_buf_addstr(&tip, "at or over ");
 			fmt_real(&tip, h->hi);
 		} else {
-			lo = hist_edge(h, a + j * k);
-			hi = hist_edge(h, TM_MIN(a + (j + 1) * k, e));
 			tm_buf_addch(&tip, '[');
-			fmt_real(&tip, lo);
+			fmt_real(&tip, hist_edge(h, from));
 			tm_buf_addstr(&tip, ", ");
-			fmt_real(&tip, hi);
+			fmt_real(&tip, hist_edge(h, to));
 			tm_buf_addch(&tip, ')');
 		}
 		tm_buf_addstr(&tip, ": ");
 		tm_fmt_thousands(&tip, c);
-		svg_rect(o, x, scale(&ys, (double)c), bw * 0.85,
-			 HG_Y1 - scale(&ys, (double)c), j < 0 || j == nbar ? C_EDGE :
-			 COLOR(0), tip.buf);
+		gap = TM_MIN(0.15 * bw, 0.3 * w);
+		svg_rect(o, left + gap / 2, scale(&ys, (double)c), w - gap,
+			 HG_Y1 - scale(&ys, (double)c), edge ? C_EDGE : COLOR(0), tip.buf);
 	}
-	every = (nbar + 3) / 4;
-	for (j = 0; j <= nbar; j += every) {
-		double x = HG_X0 + (1.5 + j) * bw - bw * 0.075;
+	/*
+	 * Ticks: round values of a linear histogram; every few bucket edges
+	 * of a log2 one (its edges are the round values, often powers of 2).
+	 */
+	scale_init(&xs, hist_edge(h, a), hist_edge(h, e), 4, 0, x0, x1);
+	if (log2k || !isfinite(hist_edge(h, e) - hist_edge(h, a)) ||
+	    !(hist_edge(h, e) > hist_edge(h, a))) {
+		int every = (nbar + 3) / 4;
 
-		svg_line(o, "axis", x, HG_Y1, x, HG_Y1 + 4);
-		text_at(o, x, HG_Y1 + 16, " class=\"tick\" text-anchor=\"middle\"");
-		fmt_tick(o, hist_edge(h, TM_MIN(a + j * k, e)), f);
-		tm_buf_addstr(o, "</text>");
+		for (j = 0; j <= nbar; j += every) {
+			int edge = TM_MIN(a + j * k, e);
+
+			hist_tick(o, x0 + (double)(edge - a) / k * bw, hist_edge(h, edge),
+				  log2k ? TICK_BIN : TICK_SI);
+		}
+	} else {
+		xs.lo = hist_edge(h, a);
+		xs.hi = hist_edge(h, e);
+		n = scale_ticks(&xs, ticks);
+		for (j = 0; j < n; j++)
+			hist_tick(o, scale(&xs, ticks[j]), ticks[j], TICK_SI);
 	}
 	svg_line(o, "axis", HG_X0, HG_Y1, HG_X1, HG_Y1);
 	svg_close(o);
+	free(bar);
 	tm_buf_release(&tip);
 }
 
@@ -1675,10 +1702,11 @@ static const char style[] =
 	"p.about,.sub{color:#555;font-size:12px}\n"
 	"p.nodata{color:#777;font-style:italic}\n"
 	".bad{color:#b00020}\n"
-	"table{border-collapse:collapse;font-size:12px;margin:8px 0}\n"
+	"table{border-collapse:collapse;font-size:12px;margin:8px 0;display:block;"
+	"max-width:100%;overflow-x:auto}\n"
 	"th,td{padding:2px 8px;border-bottom:1px solid #e4e4e4;text-align:left;"
 	"vertical-align:top}\n"
-	"th{background:#f4f4f4}\n"
+	"th{background:#f4f4f4;white-space:nowrap}\n"
 	"th.n,td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
 	"tr.fail td{background:#fde3e0;color:#8a0010}\n"
 	"details{margin:6px 0}\n"
