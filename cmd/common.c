@@ -104,6 +104,15 @@ void tm_cmd_options(const char *synopsis, const char *about,
 		usage_error(synopsis, opts, "%s", e.msg);
 }
 
+const char *tm_cmd_stats_file(const char *arg)
+{
+	const char *env = getenv("TAMIS_STATS");
+
+	if (arg)
+		return arg;
+	return env && *env ? env : "stats.sqlite";
+}
+
 void tm_cmd_finish_stdout(void)
 {
 	if (fflush(stdout) || ferror(stdout) || fclose(stdout))

@@ -185,6 +185,12 @@ const char *tm_line_batch_next(struct tm_line_batch *lb, size_t *len, void **rec
 /* A trainer's progress callback: "\rPROG: epoch E, P%, loss L" on stderr. */
 void tm_cmd_epoch_progress(void *arg, int epoch, double frac, double loss);
 
+/*
+ * The stats database a reading tool (stats, report) opens: `arg` (its
+ * FILE operand) if given, else $TAMIS_STATS, else "stats.sqlite".
+ */
+const char *tm_cmd_stats_file(const char *arg);
+
 /* Flushes and checks stdout; dies (exit 1) if any write failed. */
 void tm_cmd_finish_stdout(void);
 

@@ -17,7 +17,6 @@ static int cmd_show(int argc, char **argv)
 {
 	struct tm_err err = TM_ERR_INIT;
 	struct tm_buf out = TM_BUF_INIT;
-	const char *path = getenv("TAMIS_STATS");
 
 	tm_cmd_options(show_synopsis,
 		       "Prints the funnel of a stats database: per stage, runs, documents\n"
@@ -25,11 +24,7 @@ static int cmd_show(int argc, char **argv)
 		       "then stats.sqlite.\n", no_opts, &argc, argv);
 	if (argc > 2)
 		usage_error(show_synopsis, no_opts, "expected at most one FILE");
-	if (argc == 2)
-		path = argv[1];
-	if (!path || !*path)
-		path = "stats.sqlite";
-	if (tm_stats_funnel(path, &out, &err) < 0)
+	if (tm_stats_funnel(tm_cmd_stats_file(argc == 2 ? argv[1] : NULL), &out, &err) < 0)
 		die_err(&err);
 	fputs(out.buf, stdout);
 	tm_buf_release(&out);

@@ -1616,6 +1616,11 @@ int tm_stats_merge(const char *dest, const char *const *srcs, size_t n,
 
 /* ---- funnel ---------------------------------------------------------- */
 
+int tm_stats_open_read(const char *path, sqlite3 **db, struct tm_err *err)
+{
+	return db_open(path, true, db, err);
+}
+
 /*
  * Appends the rows of `sql` (ncols columns) as an aligned text table under
  * `head`: the columns in the mask `left` left-aligned, the others right-aligned; NULL
@@ -1691,7 +1696,7 @@ int tm_stats_funnel(const char *path, struct tm_buf *out, struct tm_err *err)
 	sqlite3 *db;
 	int rc;
 
-	rc = db_open(path, true, &db, err);
+	rc = tm_stats_open_read(path, &db, err);
 	if (rc)
 		return rc;
 	rc = text_table(db, path, "SELECT stage, runs, docs_in, docs_out, docs_removed, "

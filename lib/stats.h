@@ -218,4 +218,16 @@ int tm_stats_merge(const char *dest, const char *const *srcs, size_t n,
  */
 int tm_stats_funnel(const char *path, struct tm_buf *out, struct tm_err *err);
 
+/*
+ * Opens stats file `path` read-only for the lib/ modules that read the
+ * schema (tm_stats_funnel(), report.c), with the checks of
+ * tm_stats_open(): a missing file, another kind of database or a schema
+ * of another version is TM_EDB with err naming `path`.  The caller
+ * closes *db with sqlite3_close().  cmd/ never calls it: SQLite stays
+ * behind lib/.
+ */
+struct sqlite3;
+int tm_stats_open_read(const char *path, struct sqlite3 **db,
+		       struct tm_err *err);
+
 #endif

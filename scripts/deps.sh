@@ -13,6 +13,7 @@ sqlite3 wget curl nginx-light nodejs xxd zstd gzip bc
 python3 python3-doc debian-handbook python3-lxml python3-html2text w3m html2text
 libcld2-dev fasttext iso-codes
 slurm-wlm munge
+chromium fonts-dejavu-core
 "
 # `deps.sh --corpus`: also what `make langid-model` reads its text from
 # (translated man pages, gettext catalogues, fortunes); not needed to build or test.
