@@ -20,12 +20,12 @@ PROVE ?= prove
 JOBS ?= 2
 
 PKGS = zlib libzstd libxml-2.0 libcurl sqlite3 icu-uc icu-i18n jansson \
-       libxxhash libisal libcrypto
+       libxxhash libisal libcrypto openblas
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 CFLAGS ?= -O2 -g
-BASE_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE -Ilib -Ifilters -Idedup -Itests/unit \
+BASE_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE -Ilib -Ifilters -Idedup -Itrain -Itests/unit \
 	      -MMD -MP -fno-strict-aliasing
 LDLIBS = $(PKG_LIBS) -lm -pthread
 # jemalloc for the programs: libxml2 builds a tree per page, and glibc's
@@ -57,7 +57,7 @@ endif
 B = $(OUT)/build
 BIN = $(OUT)/bin
 
-LIB_SRC = $(wildcard lib/*.c filters/*.c dedup/*.c)
+LIB_SRC = $(wildcard lib/*.c filters/*.c dedup/*.c train/*.c)
 LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
 LIBTAMIS = $(B)/libtamis.a
 
@@ -113,7 +113,7 @@ $(B)/fuzz/replay-%: $(B)/tests/fuzz/f-%.o $(B)/tests/fuzz/replay.o $(LIBTAMIS)
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -g -O1
 $(B)/fuzz/fuzz-%: tests/fuzz/f-%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ilib -Ifilters -Idedup $(PKG_CFLAGS) \
+	$(Q_LD)$(CLANG) -std=gnu11 -D_GNU_SOURCE -Ilib -Ifilters -Idedup -Itrain $(PKG_CFLAGS) \
 		$(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)

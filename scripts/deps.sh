@@ -14,6 +14,7 @@ python3 python3-doc debian-handbook python3-lxml python3-html2text w3m html2text
 libcld2-dev fasttext iso-codes
 slurm-wlm munge
 chromium fonts-dejavu-core
+libopenblas-dev python3-torch python3-numpy
 "
 # `deps.sh --corpus`: also what `make langid-model` reads its text from
 # (translated man pages, gettext catalogues, fortunes); not needed to build or test.
