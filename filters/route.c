@@ -323,6 +323,75 @@ static int parse_list(struct parser *ps, struct node *n)
 	}
 }
 
+/* The most nodes a regular expression may expand to (glibc copies repeats). */
+#define MAX_REGEX_COST 20000
+
+/*
+ * Refuses what glibc's regcomp() would take gigabytes for: repetitions
+ * after repetitions ("a++++", which POSIX leaves undefined anyway) and
+ * counted repetitions that multiply beyond MAX_REGEX_COST nodes
+ * ("((a{100}){100}){100}").  Returns NULL or what is wrong.
+ */
+static const char *regex_too_big(const char *re)
+{
+	size_t sum[MAX_DEPTH + 2], last[MAX_DEPTH + 2];
+	int d = 0;
+	bool rep = false;
+	const char *p;
+
+	sum[0] = last[0] = 0;
+	for (p = re; *p; p++) {
+		if (*p == '*' || *p == '+' || *p == '?' || *p == '{') {
+			size_t k = 1;
+
+			if (rep)
+				return "a repetition follows a repetition";
+			if (*p == '{') {
+				size_t m = 0;
+
+				for (p++; *p && *p != '}'; p++)
+					if (*p >= '0' && *p <= '9')
+						m = TM_MIN(m * 10 + (size_t)(*p - '0'), (size_t)MAX_REGEX_COST);
+					else if (*p == ',')
+						k = TM_MAX(k, m), m = 0;
+				k = TM_MAX(k, m);
+				if (!*p)
+					break;
+			}
+			sum[d] += last[d] * (k ? k - 1 : 0) + 1;
+			last[d] *= k ? k : 1;
+			rep = true;
+		} else {
+			rep = false;
+			if (*p == '(') {
+				if (++d > MAX_DEPTH)
+					return "groups nested too deep";
+				sum[d] = last[d] = 0;
+				continue;
+			}
+			if (*p == ')' && d > 0) {
+				d--;
+				last[d] = sum[d + 1] + 1;
+			} else if (*p == '[') {
+				/* a bracket expression: one atom; ']' first is a member */
+				p += p[1] == '^';
+				p += p[1] == ']';
+				while (p[1] && p[1] != ']')
+					p++;
+				p += !!p[1];
+				last[d] = 1;
+			} else {
+				p += *p == '\\' && p[1];
+				last[d] = 1;
+			}
+			sum[d] += last[d];
+		}
+		if (sum[d] > MAX_REGEX_COST || last[d] > MAX_REGEX_COST)
+			return "it would expand to too many states";
+	}
+	return NULL;
+}
+
 static int parse_compare(struct parser *ps, struct node **out)
 {
 	struct node *n = new_node(OP_EQ);
@@ -364,10 +433,12 @@ static int parse_compare(struct parser *ps, struct node **out)
 	n->lits = tm_xcalloc(1, sizeof(*n->lits));
 	n->nlits = 1;
 	if (n->op == OP_MATCH || n->op == OP_NOMATCH) {
-		const char *at = ps->start;
+		const char *at = ps->start, *why;
 
 		if ((rc = parse_lit(ps, &n->lits[0])) < 0)
 			return rc;
+		if ((why = regex_too_big(n->lits[0].s)))
+			return perr(ps, at, "regular expression '%.60s' refused: %s", n->lits[0].s, why);
 		rc = regcomp(&n->re, n->lits[0].s, REG_EXTENDED | REG_NOSUB);
 		if (rc) {
 			char msg[200];

@@ -110,6 +110,8 @@ static const struct {
 	{ "url ~ \"gitlab\\.com/\"", en, 0 },
 	{ "url ~ \"^https://(www\\.)?github\\.com/[a-z]+/\"", en, 1 },
 	{ "url ~ \"git(hub|lab)\"", en, 1 },
+	{ "url ~ \"t{2}p[s:]+/{2,3}(git[^.]{3}\\.){1,2}\"", en, 1 },
+	{ "url ~ \"[]a]x\"", en, 0 },
 	{ "text ~ \"b$\"", nul, 1 },	/* past a U+0000 */
 	{ "k ~ \"y$\"", nul, 1 },
 	/* top-level fields and features */
@@ -169,6 +171,10 @@ static const struct {
 	{ "lang == en & n == 1", "column 12: expected 'and', 'or' or the end of the rule, got '&'" },
 	{ "lang == en\x01", "column 11: expected 'and', 'or' or the end of the rule, got '\\x01'" },
 	{ "url ~ \"(\"", "column 7: bad regular expression '(': " },
+	{ "url ~ \"a++\"", "column 7: regular expression 'a++' refused: a repetition follows a "
+	  "repetition" },
+	{ "url ~ \"((a{100}){100}){100}\"", "column 7: regular expression '((a{100}){100}){100}' "
+	  "refused: it would expand to too many states" },
 	{ "url ~", "column 6: expected a value (a word, a number or a \"string\"), got end of rule" },
 };
 
