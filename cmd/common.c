@@ -4,6 +4,7 @@
 #include "tamis.h"
 #include "common.h"
 #include "conf.h"
+#include "doc.h"
 #include "ini.h"
 #include "pool.h"
 #include "progress.h"
@@ -361,4 +362,45 @@ void tm_cmd_epoch_progress(void *arg, int epoch, double frac, double loss)
 	fprintf(stderr, "\r%s: epoch %d, %5.1f%%, loss %.4f ", tm_prog, epoch, 100 * frac, loss);
 	if (frac >= 0.99999)
 		fputc('\n', stderr);
+}
+
+int tm_cmd_run_docs(const struct tm_cmd_common *cc, const char *name, struct tm_batcher *b,
+		    struct tm_progress **progress, void (*work)(void *, void *),
+		    int (*done)(void *, void *), void *(*init)(void *, int), void (*fini)(void *),
+		    void *arg, struct tm_stats *stats, char **files, int nfiles)
+{
+	int status;
+
+	*progress = tm_cmd_progress(cc, name, files, nfiles);
+	b->max_line = TM_DOC_MAX_LINE_DEFAULT;
+	status = tm_batcher_run(b, (int)cc->threads, work, done, init, fini, arg, stats, files,
+				nfiles);
+	tm_progress_done(*progress);
+	tm_progress_free(*progress);
+	*progress = NULL;
+	return status;
+}
+
+int tm_cmd_settle(int status, int rc, const struct tm_err *err, struct tm_writer *const *w,
+		  size_t nw)
+{
+	struct tm_err cerr = TM_ERR_INIT;
+	size_t i;
+
+	if (rc) {
+		if (rc == TM_EXIT_FAIL)
+			warn_err(err);
+		status = rc;
+	}
+	for (i = 0; i < nw; i++) {
+		if (!w[i])
+			continue;
+		if (status) {
+			tm_writer_abort(w[i]);
+		} else if (tm_writer_commit(w[i], &cerr) < 0) {
+			warn_err(&cerr);
+			status = TM_EXIT_FAIL;
+		}
+	}
+	return status;
 }

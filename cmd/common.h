@@ -175,6 +175,29 @@ int tm_batcher_run(struct tm_batcher *b, int threads, void (*work)(void *, void 
 		   void (*fini)(void *), void *arg, struct tm_stats *stats,
 		   char **files, int nfiles);
 
+/*
+ * Runs a JSON Lines document stage over `files`: tm_batcher_run() with
+ * lines up to TM_DOC_MAX_LINE_DEFAULT (b->rec_size, rec_release and
+ * too_long are the caller's), while *progress is a meter named `name`
+ * (done() may advance it; freed at the end, then NULL).  Returns what
+ * tm_batcher_run() returns.
+ */
+struct tm_progress;
+int tm_cmd_run_docs(const struct tm_cmd_common *cc, const char *name, struct tm_batcher *b,
+		    struct tm_progress **progress, void (*work)(void *, void *),
+		    int (*done)(void *, void *), void *(*init)(void *, int), void (*fini)(void *),
+		    void *arg, struct tm_stats *stats, char **files, int nfiles);
+
+struct tm_writer;
+/*
+ * The exit status of a stage that ran: its own stop `rc` (set by done()
+ * or too_long(); TM_EXIT_FAIL is reported from `err`) before the run's
+ * `status`; then the `nw` outputs are committed when that is 0 (a failed
+ * commit reported, TM_EXIT_FAIL), else aborted.  NULL outputs are skipped.
+ */
+int tm_cmd_settle(int status, int rc, const struct tm_err *err, struct tm_writer *const *w,
+		  size_t nw);
+
 /* Releases every record (rec_release), then the batch; accepts NULL. */
 void tm_line_batch_free(struct tm_line_batch *lb);
 /* The same as a tm_pool discard function. */

@@ -540,28 +540,15 @@ static int filter_main(int argc, char **argv)
 		die_err(&err);
 	if (opt_rejected && tm_writer_open(opt_rejected, TM_CODEC_AUTO, 0, &R.rej, &err) < 0)
 		die_err(&err);
-	R.progress = tm_cmd_progress(&cc, "filter", files, nfiles);
 	R.batcher.rec_size = sizeof(struct rec);
 	R.batcher.rec_release = rec_release;
-	R.batcher.max_line = TM_DOC_MAX_LINE_DEFAULT;
 	R.batcher.too_long = too_long;
-	status = tm_batcher_run(&R.batcher, (int)cc.threads, work, done, worker_init, worker_fini,
-				&R, R.stats, files, nfiles);
-	tm_progress_done(R.progress);
-	tm_progress_free(R.progress);
-	if (R.rc) {
-		if (R.rc == TM_EXIT_FAIL)
-			warn_err(&R.err);
-		status = R.rc;
-	}
-	if (status) {
-		tm_writer_abort(R.w);
-		if (R.rej)
-			tm_writer_abort(R.rej);
-	} else if (tm_writer_commit(R.w, &err) < 0 ||
-		   (R.rej && tm_writer_commit(R.rej, &err) < 0)) {
-		warn_err(&err);
-		status = TM_EXIT_FAIL;
+	status = tm_cmd_run_docs(&cc, "filter", &R.batcher, &R.progress, work, done, worker_init,
+				 worker_fini, &R, R.stats, files, nfiles);
+	{
+		struct tm_writer *outs[] = { R.w, R.rej };
+
+		status = tm_cmd_settle(status, R.rc, &R.err, outs, 2);
 	}
 	for (j = 0; j < R.nsteps && R.stats; j++) {
 		char key[160];

@@ -25,6 +25,7 @@ static const struct tool tools[] = {
 	{ "langid", "identify the language of documents (and train models)" },
 	{ "filter", "quality, safety and PII filters" },
 	{ "dedup", "URL, exact, MinHash-LSH and line-level de-duplication" },
+	{ "route", "set each document's source by rules (web, code, math, multilingual)" },
 	{ "tokenize", "BPE-tokenize documents (tiktoken-exact)" },
 	{ "shard", "write token shards for training" },
 	{ "run", "run pipeline.conf locally or as Slurm job arrays" },

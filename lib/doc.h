@@ -109,15 +109,19 @@ bool tm_doc_scan_text(const char *line, size_t len, struct tm_buf *buf,
  * As tm_doc_scan_text(), with more of the line: where the "text" string
  * lies in it (text_start on its opening quote, text_end after its closing
  * one: a stage that only changes the text can splice a new string there
- * and leave every other byte as it was), and the string values of
- * metadata.lang and metadata.url (pointing into the line; NULL when
- * absent or not a string).  meta_escaped: one of them holds an escape
- * and was left NULL: parse the line to read it.
+ * and leave every other byte as it was), where the "source" string lies
+ * (source_start on its opening quote, source_end after its closing one;
+ * both 0 when the line has no "source": a stage that only sets the source
+ * splices there), and the string values of metadata.lang and metadata.url
+ * (pointing into the line; NULL when absent or not a string).
+ * meta_escaped: one of them holds an escape and was left NULL: parse the
+ * line to read it.
  */
 struct tm_doc_view {
 	const char *text;
 	size_t text_len;
 	size_t text_start, text_end;
+	size_t source_start, source_end;
 	const char *lang, *url;
 	size_t lang_len, url_len;
 	bool meta_escaped;

@@ -467,6 +467,10 @@ bool tm_doc_scan(const char *line, size_t len, struct tm_buf *buf, struct tm_doc
 		case K_SOURCE:
 			if (*sc.p != '"' || !scan_string(&sc) || sc.s_nul)
 				return false;
+			if (kind == K_SOURCE) {
+				v->source_start = (size_t)(sc.s - (const unsigned char *)line) - 1;
+				v->source_end = (size_t)(sc.s_end - (const unsigned char *)line) + 1;
+			}
 			break;
 		case K_META:
 			if (*sc.p != '{' || !scan_meta(&sc, v))

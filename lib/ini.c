@@ -636,6 +636,18 @@ const char *tm_ini_next_subsection(const struct tm_ini *ini,
 	return NULL;
 }
 
+long tm_ini_section_line(const struct tm_ini *ini, const char *section,
+			 const char *subsection)
+{
+	size_t i;
+
+	for (i = 0; i < ini->nsecs; i++)
+		if (!strcmp(ini->secs[i]->name, section) &&
+		    same_sub(ini->secs[i]->sub, subsection))
+			return ini->secs[i]->line;
+	return -1;
+}
+
 /* ---- values ----------------------------------------------------------- */
 
 const char *tm_ini_type_name(enum tm_ini_type type)

@@ -161,6 +161,15 @@ const char *tm_ini_next_subsection(const struct tm_ini *ini,
 				   const char *section, size_t *pos);
 
 /*
+ * The 1-based line of the first header (or entry) naming `section` with
+ * `subsection` (NULL: none), for errors about a section as a whole (one
+ * that has no keys, say); 0 when only overrides name it; -1 when nothing
+ * does.
+ */
+long tm_ini_section_line(const struct tm_ini *ini, const char *section,
+			 const char *subsection);
+
+/*
  * Adds the override `key = value` in `section` (not NULL; "" for no
  * section) and `subsection` (NULL for none), with line 0; it wins over
  * every earlier entry.  All strings are copied; `value` is taken as is.

@@ -10,7 +10,7 @@ zlib1g-dev libzstd-dev libcurl4-openssl-dev libxml2-dev libxxhash-dev
 libsqlite3-dev libicu-dev libjansson-dev libisal-dev libssl-dev libjemalloc-dev
 clang libclang-rt-14-dev libfuzzer-14-dev
 sqlite3 wget curl nginx-light nodejs xxd zstd gzip bc
-python3 python3-doc debian-handbook python3-lxml python3-html2text w3m html2text
+python3 python3-doc python-mpmath-doc debian-handbook python3-lxml python3-html2text w3m html2text
 libcld2-dev fasttext iso-codes
 slurm-wlm munge
 chromium fonts-dejavu-core

@@ -4,12 +4,14 @@
  * (jansson).
  *
  * Whenever the scanner accepts a line, tm_doc_parse() must accept it too
- * and tm_doc_text() must be the same bytes; a mismatch aborts.  (The other
+ * and tm_doc_text() must be the same bytes, and the "source" span must
+ * hold the string jansson read as "source"; a mismatch aborts.  (The other
  * way round is allowed: the scanner may say "not sure" of a valid line,
  * whose parse then costs the usual time.)  The first byte of the input
  * picks a frame so that mutations also land inside a valid document: 0
  * uses the bytes as the whole line, 1 as the text string's inside, 2 as a
- * metadata value, 3 as the value of an unknown key.
+ * metadata value, 3 as the value of an unknown key, 4 as the source
+ * string's inside.
  */
 #include "tamis.h"
 #include "doc.h"
@@ -43,6 +45,21 @@ static void check(const char *line, size_t len)
 		BUG("the scanner's text differs from jansson's: '%.*s'", (int)len, line);
 	same_meta(&doc, "lang", v.lang, v.lang_len, v.meta_escaped, line, len);
 	same_meta(&doc, "url", v.url, v.url_len, v.meta_escaped, line, len);
+	/* the source's span holds the string jansson read, or nothing */
+	if (!tm_doc_source(&doc) != !v.source_end)
+		BUG("the scanner's source span disagrees with jansson: '%.*s'", (int)len, line);
+	if (v.source_end) {
+		if (line[v.source_start] != '"' || line[v.source_end - 1] != '"')
+			BUG("the source's span is not its string: '%.*s'", (int)len, line);
+		tm_buf_reset(&spliced);
+		tm_buf_addstr(&spliced, "{\"text\":\"\",\"source\":");
+		tm_buf_add(&spliced, line + v.source_start, v.source_end - v.source_start);
+		tm_buf_addch(&spliced, '}');
+		if (tm_doc_parse(&doc2, spliced.buf, spliced.len, NULL) < 0 ||
+		    strcmp(tm_doc_source(&doc2), tm_doc_source(&doc)))
+			BUG("the source's span reads another source: '%.*s'", (int)len, line);
+		tm_doc_clear(&doc2);
+	}
 	/* splicing the text, escaped again, where it was gives the same document */
 	if (line[v.text_start] != '"' || line[v.text_end - 1] != '"')
 		BUG("the text's span is not its string: '%.*s'", (int)len, line);
@@ -66,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ "{\"id\":\"x\",\"text\":\"", "\",\"metadata\":{}}" },
 		{ "{\"text\":\"a b\",\"metadata\":{\"lang\":\"en\",\"k\":", ",\"url\":\"u\"}}" },
 		{ "{\"text\":\"a\",\"x\":", ",\"id\":\"1\"}" },
+		{ "{\"text\":\"a\",\"source\":\"", "\",\"metadata\":{}}" },
 	};
 	struct tm_buf line = TM_BUF_INIT;
 	unsigned f;

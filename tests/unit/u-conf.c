@@ -5,6 +5,7 @@
 #include "tamis.h"
 #include "conf.h"
 #include "filter.h"
+#include "route.h"
 #include "tap.h"
 
 static void test_shipped(void)
@@ -14,7 +15,7 @@ static void test_shipped(void)
 	struct tm_ini *ini;
 	const struct tm_ini_entry *e;
 	const char *src = getenv("TAMIS_SRC");
-	size_t i, f, pos = 0, nentries = 0, nfilter = 0;
+	size_t i, f, pos = 0, nentries = 0, nfilter = 0, nwild = 0;
 	int rc;
 
 	tm_buf_addf(&path, "%s/pipeline.conf", src ? src : ".");
@@ -23,11 +24,33 @@ static void test_shipped(void)
 		tap_diag("%s: line %ld: %s", err.file, err.line, err.msg);
 	if (rc < 0)
 		return;
-	for (i = 0; i < tm_conf_schema_len; i++)
-		ok(tm_ini_get(ini, tm_conf_schema[i].section, NULL,
-			      tm_conf_schema[i].key) != NULL,
-		   "pipeline.conf documents [%s] %s", tm_conf_schema[i].section,
-		   tm_conf_schema[i].key);
+	for (i = 0; i < tm_conf_schema_len; i++) {
+		const char *sec = tm_conf_schema[i].section, *sub;
+		size_t len = strlen(sec), sp = 0, nsub = 0;
+		char name[64];
+
+		if (len < 2 || strcmp(sec + len - 2, " *")) {
+			ok(tm_ini_get(ini, sec, NULL, tm_conf_schema[i].key) != NULL,
+			   "pipeline.conf documents [%s] %s", sec, tm_conf_schema[i].key);
+			continue;
+		}
+		/* "NAME *": every [NAME "SUB"] has the key */
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 2), sec);
+		while ((sub = tm_ini_next_subsection(ini, name, &sp))) {
+			ok(tm_ini_get(ini, name, sub, tm_conf_schema[i].key) != NULL,
+			   "pipeline.conf documents [%s \"%s\"] %s", name, sub, tm_conf_schema[i].key);
+			nsub++;
+		}
+		ok(nsub > 0, "pipeline.conf has a [%s \"...\"] section", name);
+		nwild += nsub - 1;
+	}
+	/* the shipped rules are the built-in ones */
+	is_str(tm_ini_get(ini, "route", NULL, "order"), TM_ROUTE_ORDER_DEFAULT, "[route] order");
+	is_str(tm_ini_get(ini, "route", NULL, "default"), TM_ROUTE_DEFAULT_SOURCE, "[route] default");
+	is_str(tm_ini_get(ini, "route", "code", "when"), TM_ROUTE_CODE_DEFAULT, "[route \"code\"]");
+	is_str(tm_ini_get(ini, "route", "math", "when"), TM_ROUTE_MATH_DEFAULT, "[route \"math\"]");
+	is_str(tm_ini_get(ini, "route", "multilingual", "when"), TM_ROUTE_MULTILINGUAL_DEFAULT,
+	       "[route \"multilingual\"]");
 	/* every filter's settings, each at its declared default */
 	for (f = 0; tm_filters[f]; f++) {
 		const struct tm_filter_def *d = tm_filters[f];
@@ -44,7 +67,7 @@ static void test_shipped(void)
 	}
 	while ((e = tm_ini_next(ini, &pos)))
 		nentries++;
-	is_int(nentries, tm_conf_schema_len + nfilter, "and nothing else");
+	is_int(nentries, tm_conf_schema_len + nfilter + nwild, "and nothing else");
 	tm_ini_free(ini);
 	tm_buf_release(&path);
 }

@@ -119,6 +119,20 @@ static uint32_t random_cp(void)
 	}
 }
 
+/* Where the "source" string lies: its quotes, or 0 and 0 when absent. */
+static void test_source_span(void)
+{
+	static const char a[] = "{\"text\":\"x\",\"source\" : \"we\\\"b\",\"metadata\":{\"source\":\"no\"}}";
+	static const char b[] = "{\"text\":\"x\",\"metadata\":{\"source\":\"no\"}}";
+	struct tm_doc_view v;
+
+	ok(tm_doc_scan(a, strlen(a), &buf, &v), "a line with a source is scanned");
+	is_mem(a + v.source_start, v.source_end - v.source_start, "\"we\\\"b\"", 7,
+	       "source span: the string with its quotes, as written");
+	ok(tm_doc_scan(b, strlen(b), &buf, &v), "a line without one too");
+	ok(v.source_start == 0 && v.source_end == 0, "no top-level source: an empty span");
+}
+
 int main(int argc, char **argv)
 {
 	struct tm_buf text = TM_BUF_INIT, line = TM_BUF_INIT;
@@ -180,6 +194,7 @@ int main(int argc, char **argv)
 	}
 	is_int(unsure, 0, "3000 written documents: all scanned without jansson");
 	is_int(wrong, 0, "... and each gives back its text");
+	test_source_span();
 	tm_buf_release(&text);
 	tm_buf_release(&line);
 	tm_buf_release(&buf);

@@ -767,6 +767,60 @@ static void test_check(void)
 	}
 }
 
+/*
+ * A section with fixed keys and user-named subsections of the same name
+ * ([route] order and [route "NAME"] when, as pipeline.conf has): each key
+ * is checked where it belongs, and tm_ini_section_line() finds headers
+ * even without keys.
+ */
+static void test_named_subsections(void)
+{
+	static const struct tm_ini_key rs[] = {
+		{ "route", "order", TM_INI_STRING, "rules in order" },
+		{ "route *", "when", TM_INI_STRING, "the rule" },
+	};
+	static const struct {
+		const char *text, *report;
+	} bad[] = {
+		{ "[route]\nwhen = x\n",
+		  "t.conf: line 2: unknown key 'when' in [route]; it belongs in [route \"...\"]" },
+		{ "[route \"code\"]\norder = x\n",
+		  "t.conf: line 2: unknown key 'order' in [route \"code\"]; it belongs in [route]" },
+		{ "[route \"code\"]\nwhne = x\n",
+		  "t.conf: line 2: unknown key 'whne' in [route \"code\"]; did you mean 'when'?" },
+	};
+	struct tm_err e = TM_ERR_INIT;
+	struct tm_ini *ini;
+	size_t i;
+
+	ini = parse("[route]\norder = code, my-src\n[route \"code\"]\nwhen = a\n"
+		    "[route \"my-src\"]\nwhen = b\n\n[route \"empty\"]\n");
+	if (ini) {
+		is_int(tm_ini_check(ini, rs, TM_ARRAY_SIZE(rs), &e), 0,
+		       "[route] and any [route \"NAME\"] pass one schema");
+		is_int(tm_ini_section_line(ini, "route", NULL), 1, "section line of [route]");
+		is_int(tm_ini_section_line(ini, "route", "my-src"), 5, "... of [route \"my-src\"]");
+		is_int(tm_ini_section_line(ini, "route", "empty"), 8, "... of a header without keys");
+		is_int(tm_ini_section_line(ini, "route", "web"), -1, "... -1 when absent");
+		tm_ini_set_arg(ini, "route.web.when=c", &e);
+		is_int(tm_ini_section_line(ini, "route", "web"), 0, "... 0 when only overrides name it");
+		is_int(tm_ini_check(ini, rs, TM_ARRAY_SIZE(rs), &e), 0,
+		       "an override adds a named subsection");
+		tm_ini_free(ini);
+	}
+	for (i = 0; i < TM_ARRAY_SIZE(bad); i++) {
+		struct tm_buf b = TM_BUF_INIT;
+
+		if (!(ini = parse(bad[i].text)))
+			continue;
+		is_int(tm_ini_check(ini, rs, TM_ARRAY_SIZE(rs), &e), TM_ECONFIG, bad[i].report);
+		tm_err_format(&e, &b);
+		is_str(b.buf, bad[i].report, "check report");
+		tm_buf_release(&b);
+		tm_ini_free(ini);
+	}
+}
+
 int main(void)
 {
 	test_syntax();
@@ -779,5 +833,6 @@ int main(void)
 	test_overrides();
 	test_subsections();
 	test_check();
+	test_named_subsections();
 	return tap_done();
 }
