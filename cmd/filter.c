@@ -37,7 +37,10 @@ static const char default_chain[] =
 	"url_blocklist,badwords,fineweb,kl,gopher_quality,gopher_repetition,c4,pii";
 
 static bool opt_annotate, opt_list, opt_print_chain, opt_stats_docs;
-static const char *opt_out, *opt_chain, *opt_rejected;
+static const char *opt_out, *opt_chain, *opt_rejected, *opt_sources;
+/* --sources, split: the sources the chain judges (NULL: all) */
+static char **judged;
+static size_t njudged;
 static struct tm_cmd_common cc = TM_CMD_COMMON_INIT;
 
 static const struct tm_option opts[] = {
@@ -45,6 +48,8 @@ static const struct tm_option opts[] = {
 	  "write to FILE (.gz/.zst compress) instead of stdout" },
 	{ TM_OPT_STRING, 0, "chain", &opt_chain, "LIST",
 	  "the filters to run, in order, comma-separated (default: [filter] chain)" },
+	{ TM_OPT_STRING, 0, "sources", &opt_sources, "LIST",
+	  "judge only documents of these sources, pass the others (default: [filter] sources)" },
 	{ TM_OPT_FLAG, 0, "annotate", &opt_annotate, NULL,
 	  "write every filter's scores to metadata, remove nothing" },
 	{ TM_OPT_STRING, 0, "rejected", &opt_rejected, "FILE",
@@ -108,6 +113,7 @@ struct rec {
 	size_t off, len;	/* of the output line in batch->out */
 	size_t roff, rlen;	/* of the rejected line in the batch's second buffer */
 	bool rewritten;
+	bool passed;		/* a source the chain does not judge */
 	char *id;		/* for --stats-docs */
 	char *msg;		/* malformed: what was wrong */
 	/* per step: ran, removed, rewritten, changes and scores */
@@ -236,6 +242,38 @@ static void annotate(struct worker *w, struct rec *r, bool all)
 	}
 }
 
+/* Whether the document's "source" is one of --sources (no source: ""). */
+static bool source_judged(const char *line, size_t len, const struct tm_doc_view *v,
+			  const struct tm_doc *doc)
+{
+	const char *src = "";
+	size_t slen = 0, i;
+
+	if (v && v->source_end > v->source_start + 1 &&
+	    !memchr(line + v->source_start + 1, '\\', v->source_end - v->source_start - 2)) {
+		src = line + v->source_start + 1;
+		slen = v->source_end - v->source_start - 2;
+	} else if (v && v->source_end) {
+		struct tm_doc d;
+		struct tm_err err = TM_ERR_INIT;
+		bool yes = false;
+
+		tm_doc_init(&d);
+		/* an escaped source: read it properly */
+		if (tm_doc_parse(&d, line, len, &err) == 0)
+			yes = source_judged(line, len, NULL, &d);
+		tm_doc_release(&d);
+		return yes;
+	} else if (doc && tm_doc_source(doc)) {
+		src = tm_doc_source(doc);
+		slen = strlen(src);
+	}
+	for (i = 0; i < njudged; i++)
+		if (strlen(judged[i]) == slen && !memcmp(judged[i], src, slen))
+			return true;
+	return false;
+}
+
 static void doc_line(struct worker *w, const char *s, size_t len, struct rec *r,
 		     struct tm_buf *out, struct tm_buf *rej)
 {
@@ -262,6 +300,16 @@ static void doc_line(struct worker *w, const char *s, size_t len, struct rec *r,
 		text = tm_doc_text(&w->doc, &tlen);
 		lang = tm_doc_meta_str(&w->doc, "lang");
 		url = tm_doc_meta_str(&w->doc, "url");
+	}
+	if (judged && !source_judged(s, len, scanned ? &v : NULL, parsed ? &w->doc : NULL)) {
+		r->passed = true;
+		r->v = V_KEEP;
+		r->steps = tm_xcalloc(R.nsteps ? R.nsteps : 1, sizeof(*r->steps));
+		r->off = out->len;
+		tm_buf_add(out, s, len);
+		tm_buf_addch(out, '\n');
+		r->len = out->len - r->off;
+		return;
 	}
 	removed = tm_fchain_run(R.chain, w->fw, text, tlen, lang, url, opt_annotate, w->res, &ran);
 	r->steps = tm_xcalloc(R.nsteps ? R.nsteps : 1, sizeof(*r->steps));
@@ -404,6 +452,8 @@ static int done(void *arg, void *p)
 			}
 			continue;
 		}
+		if (lo->passed)
+			tm_stats_count(r->stats, "filter.passed_source", 1);
 		for (j = 0; j < r->nsteps; j++)
 			if (lo->steps[j].ran)
 				step_stats(j, &lo->steps[j]);
@@ -491,6 +541,17 @@ static void apply_config(struct tm_ini **ini_out)
 		opt_chain = tm_xstrdup(s);
 	if (!opt_chain)
 		opt_chain = default_chain;
+	if (!opt_sources && (s = tm_ini_get(ini, "filter", NULL, "sources")))
+		opt_sources = s;
+	if (opt_sources && *opt_sources) {
+		char *list = tm_xstrdup(opt_sources), *tok, *save = NULL;
+
+		for (tok = strtok_r(list, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+			judged = tm_xrealloc(judged, (njudged + 1) * sizeof(*judged));
+			judged[njudged++] = tm_xstrdup(tok);
+		}
+		free(list);
+	}
 	*ini_out = ini;
 }
 

@@ -45,6 +45,8 @@ const struct tm_ini_key tm_conf_schema[] = {
 	{ "shard", "val_tokens", TM_INI_INT, "cap of held-out tokens per source; 0: none" },
 	{ "filter", "chain", TM_INI_STRING,
 	  "the filters, in order (tamis filter --list); each one's settings in [filter \"NAME\"]" },
+	{ "filter", "sources", TM_INI_STRING,
+	  "judge only documents of these sources (comma-separated); empty: every document" },
 	{ "filter", "annotate", TM_INI_BOOL,
 	  "score every document with every filter, remove nothing" },
 	{ "route", "order", TM_INI_STRING,

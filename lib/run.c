@@ -187,7 +187,7 @@ static int read_conf(const struct tm_ini *ini, struct run_conf *rc, struct tm_er
 	rc->base = ini_str(ini, "base", "https://data.commoncrawl.org/");
 	rc->work = ini_str(ini, "work", "run");
 	rc->file_stages = ini_str(ini, "file_stages",
-				  "extract, langid, filter, route, dedup_url, dedup_exact");
+				  "extract, langid, route, filter, dedup_url, dedup_exact");
 	if (tm_ini_get_int(ini, "run", NULL, "jobs", 0, &rc->jobs, err) < 0 ||
 	    tm_ini_get_int(ini, "run", NULL, "threads", 0, &rc->threads, err) < 0 ||
 	    tm_ini_get_int(ini, "run", NULL, "bucket_tasks", 2, &rc->bucket_tasks, err) < 0 ||

@@ -5,7 +5,7 @@
  *
  * The graph (docs/RUN.md):
  *   phase "file", one task per input file: [fetch] then the per-file pipe
- *     ([run] file_stages: extract | langid | filter | route | dedup url |
+ *     ([run] file_stages: extract | langid | route | filter | dedup url |
  *     dedup exact, the last writing WORK/docs/NNNNNN.jsonl.zst), then
  *     `dedup sign` of that file (WORK/sig/NNNNNN.sig);
  *   phase "bucket", one task per range of MinHash bands ([run]

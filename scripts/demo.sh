@@ -6,8 +6,9 @@
 # every debian-handbook translation) is served on 127.0.0.1 and crawled
 # with `wget --warc-file` (bench/mkcorpus.sh); the crawl is cut at record
 # boundaries into segment files of about 20 MB, each beginning with the
-# crawl's warcinfo record, as CommonCrawl publishes them, and listed in a
-# `warc.paths.gz`.  Then the snapshot is served on 127.0.0.1 and
+# crawl's warcinfo record, as CommonCrawl publishes them; a second small
+# crawl of mpmath's documentation adds one more file (mathematics); all
+# are listed in a `warc.paths.gz`.  Then the snapshot is served on 127.0.0.1 and
 # `tamis run pipeline.conf` does the whole job over HTTP from that server:
 # per segment file fetch -> extract -> langid -> filter -> route -> URL and
 # exact dedup; MinHash and line dedup over all of them; a BPE vocabulary
@@ -24,6 +25,21 @@ DEMO=${TAMIS_DEMO_DIR:-$ROOT/demo}
 SEGMENT=${TAMIS_DEMO_SEGMENT:-20000000}
 CRAWL=CC-MAIN-DEMO
 start=$(date +%s)
+
+# serve DIR LOG: python3's http.server for DIR on 127.0.0.1, port from the
+# kernel; sets $served_pid and $served_port
+serve() {
+	python3 -u -m http.server --bind 127.0.0.1 --directory "$1" 0 >"$2" 2>/dev/null &
+	served_pid=$!
+	served_port=
+	for _ in $(seq 100); do
+		served_port=$(sed -n 's/^Serving HTTP on .* port \([0-9][0-9]*\).*/\1/p' "$2")
+		[ -n "$served_port" ] && return 0
+		sleep 0.1
+	done
+	echo "demo: the local server for $1 did not start" >&2
+	exit 1
+}
 
 "$ROOT/bench/mkcorpus.sh"
 src=$ROOT/bench/work/corpus/debian-docs.warc.gz
@@ -65,6 +81,31 @@ for o, n, t in recs:
     total += n
 flush()
 ' "$src" "$seg" "$CRAWL" "$SEGMENT"
+	# a second, small crawl: mpmath's documentation (mathematics), so that
+	# every source of the routing rules has documents
+	mpdoc=/usr/share/doc/python-mpmath-doc/html
+	if [ -f "$mpdoc/index.html" ]; then
+		tmp=$(mktemp -d "${TMPDIR:-/tmp}/tamis-demo.XXXXXX")
+		ln -s "$mpdoc" "$tmp/mpmath"
+		serve "$tmp" "$tmp/server.out"
+		mpserver=$served_pid
+		mpport=$served_port
+		rc=0
+		wget --recursive --level=inf --no-parent --no-verbose --delete-after \
+			--no-host-directories --directory-prefix="$tmp/dl" \
+			--warc-file="$tmp/mpmath" --no-proxy --tries=2 --timeout=30 \
+			"http://127.0.0.1:$mpport/mpmath/index.html" 2>"$tmp/wget.log" || rc=$?
+		kill $mpserver 2>/dev/null || true
+		# 8: some links are dangling
+		if [ "$rc" -ne 0 ] && [ "$rc" -ne 8 ]; then
+			tail -5 "$tmp/wget.log" >&2
+			echo "demo: the mpmath crawl failed (wget exit $rc)" >&2
+			exit 1
+		fi
+		n=$(ls "$seg" | wc -l)
+		mv "$tmp/mpmath.warc.gz" "$seg/$(printf '%s-%05d.warc.gz' "$CRAWL" "$n")"
+		rm -rf "$tmp"
+	fi
 	(cd "$snap" && ls crawl-data/$CRAWL/segments/0/warc/*.warc.gz) | gzip -n >"$snap/warc.paths.gz.tmp"
 	mv "$snap/warc.paths.gz.tmp" "$snap/warc.paths.gz"
 fi
@@ -73,17 +114,10 @@ echo "demo: snapshot in $snap: $nfiles WARC files listed in warc.paths.gz" \
 	"($(du -sh "$seg" | cut -f1), wget-written records)"
 
 # Serve the snapshot on 127.0.0.1, as data.commoncrawl.org would.
-python3 -u -m http.server --bind 127.0.0.1 --directory "$snap" 0 \
-	>"$DEMO/server.out" 2>"$DEMO/server.log" &
-server=$!
+serve "$snap" "$DEMO/server.out"
+server=$served_pid
+port=$served_port
 trap 'kill $server 2>/dev/null || true' EXIT
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/^Serving HTTP on .* port \([0-9][0-9]*\).*/\1/p' "$DEMO/server.out")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || { echo "demo: the local server did not start" >&2; exit 1; }
 echo "demo: serving it on http://127.0.0.1:$port/"
 
 # The whole pipeline: pipeline.conf as shipped, with the snapshot as input,

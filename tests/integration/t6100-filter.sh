@@ -258,6 +258,21 @@ test_expect_success 'settings: -c changes a threshold; a bad key or filter is a 
 	grep -q "min_num_sentences" err
 '
 
+test_expect_success '--sources: other sources pass byte for byte, counted; [filter] sources' '
+	# a document C4 removes (a curly bracket), as web and as code
+	jq -c ".text = .text + \"\\nint main(void) { return 0; }.\" | .source = \"web\"" one.jsonl >w.jsonl &&
+	jq -c ".source = \"code\"" w.jsonl >c.jsonl &&
+	jq -c ".source = \"c\\u006fde\"" w.jsonl >ce.jsonl &&
+	cat w.jsonl c.jsonl ce.jsonl >mix.jsonl &&
+	tamis filter --chain c4 --sources web mix.jsonl --stats src.sqlite >out &&
+	cat c.jsonl ce.jsonl >want && tm_cmp want out &&
+	test "$(sqlite3 src.sqlite "select sum(value) from counters where name = '\''filter.passed_source'\''")" = 2 &&
+	tamis filter --chain c4 -c filter.sources=code mix.jsonl >out &&
+	tm_cmp w.jsonl out &&
+	tamis filter --chain c4 -c filter.sources= mix.jsonl >out &&
+	test ! -s out
+'
+
 test_expect_success 'malformed lines are reported with file and line, counted, and limited' '
 	{ head -2 clean.jsonl; echo "{not json"; echo "{\"id\":1}"; sed -n 3p clean.jsonl; } >bad.jsonl &&
 	tamis filter --stats bst.sqlite bad.jsonl >out 2>err &&

@@ -75,7 +75,7 @@ static void test_default(void)
 	is_str(t->name, "file-000001", "file task name");
 	is_str(t->what, "/d/b.warc.gz", "file task input");
 	is_u64(t->nsteps, 2, "a pipe, then sign");
-	is_u64(t->steps[0].ncmds, 6, "extract | langid | filter | route | dedup url | dedup exact");
+	is_u64(t->steps[0].ncmds, 6, "extract | langid | route | filter | dedup url | dedup exact");
 	s = argv_str(t, 0, 0);
 	ok(has(s, "/opt/tamis/bin/tamis-extract --config ") && has(s, " /d/b.warc.gz") &&
 	   has(s, "-c global.stats=/tmp/w/stats/file-000001.sqlite") &&
