@@ -106,41 +106,57 @@ static void on_event(void *arg, enum tm_run_event ev, const struct tm_run_task *
 	}
 }
 
-/* The arguments a Slurm job needs to rebuild the same plan. */
-static void forward_args(struct tm_run *r, const char *conf, char **files, int nfiles,
-			 struct tm_strlist *fwd)
+/* The arguments a Slurm job needs to rebuild the same plan (each owned). */
+static void fwd_add(struct tm_strlist *fwd, char *arg)
 {
-	int i;
-	size_t cap = 16 + 2 * opt_overrides.n + (size_t)nfiles;
+	fwd->v = tm_xrealloc(fwd->v, (fwd->n + 1) * sizeof(*fwd->v));
+	fwd->v[fwd->n++] = arg;
+}
 
-	fwd->v = tm_xcalloc(cap, sizeof(*fwd->v));
+static char *abs_or_copy(const char *path)
+{
+	char *abs = realpath(path, NULL);
+
+	return abs ? abs : tm_xstrdup(path);
+}
+
+static void forward_args(struct tm_run *r, char **files, int nfiles, struct tm_strlist *fwd)
+{
+	char buf[32];
+	int i;
+
+	fwd->v = NULL;
 	fwd->n = 0;
-	fwd->v[fwd->n++] = "--work";
-	fwd->v[fwd->n++] = r->work;
+	fwd_add(fwd, tm_xstrdup("--work"));
+	fwd_add(fwd, tm_xstrdup(r->work));
 	if (opt_input) {
-		fwd->v[fwd->n++] = "--input";
-		fwd->v[fwd->n++] = realpath(opt_input, NULL);
+		fwd_add(fwd, tm_xstrdup("--input"));
+		fwd_add(fwd, abs_or_copy(opt_input));
 	}
 	if (opt_base) {
-		fwd->v[fwd->n++] = "--base";
-		fwd->v[fwd->n++] = opt_base;
+		fwd_add(fwd, tm_xstrdup("--base"));
+		fwd_add(fwd, tm_xstrdup(opt_base));
 	}
 	if (opt_threads >= 0) {
-		static char buf[32];
-
 		snprintf(buf, sizeof(buf), "--threads=%ld", opt_threads);
-		fwd->v[fwd->n++] = buf;
+		fwd_add(fwd, tm_xstrdup(buf));
 	}
 	for (i = 0; i < (int)opt_overrides.n; i++) {
-		fwd->v[fwd->n++] = "-c";
-		fwd->v[fwd->n++] = opt_overrides.v[i];
+		fwd_add(fwd, tm_xstrdup("-c"));
+		fwd_add(fwd, tm_xstrdup(opt_overrides.v[i]));
 	}
-	fwd->v[fwd->n++] = r->conf;
-	for (i = 0; i < nfiles; i++) {
-		char *abs = realpath(files[i], NULL);
+	fwd_add(fwd, tm_xstrdup(r->conf));
+	for (i = 0; i < nfiles; i++)
+		fwd_add(fwd, abs_or_copy(files[i]));
+}
 
-		fwd->v[fwd->n++] = abs ? abs : files[i];
-	}
+static void forward_free(struct tm_strlist *fwd)
+{
+	size_t i;
+
+	for (i = 0; i < fwd->n; i++)
+		free((char *)fwd->v[i]);
+	free(fwd->v);
 }
 
 static long slurm_max_array(const char *conf)
@@ -185,6 +201,7 @@ static int run_slurm(struct tm_run *r, struct tm_ini *ini, char **files, int nfi
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int64_t max_array = 0;
 	size_t nextra, i;
+	int status = TM_EXIT_OK;
 
 	if (n <= 0)
 		die("cannot find my own path (/proc/self/exe)");
@@ -196,10 +213,11 @@ static int run_slurm(struct tm_run *r, struct tm_ini *ini, char **files, int nfi
 	extra_s = tm_xstrdup(tm_ini_get(ini, "run", NULL, "slurm_options") ?
 			     tm_ini_get(ini, "run", NULL, "slurm_options") : "");
 	nextra = split_commas(extra_s, extra_v, TM_ARRAY_SIZE(extra_v));
-	forward_args(r, r->conf, files, nfiles, &fwd);
+	forward_args(r, files, nfiles, &fwd);
 	if (tm_run_slurm_submit(r, self, fwd.v, fwd.n, (long)max_array, extra_v,
 				nextra, &ids, &err) < 0)
 		die_err(&err);
+	forward_free(&fwd);
 	if (!ids.len) {
 		printf("%s: every task is done already; nothing submitted\n", tm_prog);
 	} else {
@@ -246,13 +264,15 @@ static int run_slurm(struct tm_run *r, struct tm_ini *ini, char **files, int nfi
 			}
 		}
 		if (n)
-			return TM_EXIT_FAIL;
-		printf("%s: done: shards in %s, statistics in %s%s%s\n", tm_prog, r->shards,
-		       r->stats, r->report ? ", report in " : "", r->report ? r->report : "");
+			status = TM_EXIT_FAIL;
+		else
+			printf("%s: done: shards in %s, statistics in %s%s%s\n", tm_prog,
+			       r->shards, r->stats, r->report ? ", report in " : "",
+			       r->report ? r->report : "");
 	}
 	tm_buf_release(&ids);
 	free(extra_s);
-	return TM_EXIT_OK;
+	return status;
 }
 
 /* --task NAME or PHASE:OFFSET (+ $SLURM_ARRAY_TASK_ID) or PHASE */
