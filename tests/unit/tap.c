@@ -163,6 +163,18 @@ const char *tap_tmp_path(struct tm_buf *b, const char *name)
 	return b->buf;
 }
 
+const char *tap_tmp(const char *name)
+{
+	static char keep[8][1024];
+	static int k;
+	struct tm_buf b = TM_BUF_INIT;
+	char *p = keep[k++ % 8];
+
+	snprintf(p, sizeof(keep[0]), "%s", tap_tmp_path(&b, name));
+	tm_buf_release(&b);
+	return p;
+}
+
 void tap_write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");

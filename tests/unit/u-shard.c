@@ -62,18 +62,6 @@ static long long llmc_load_shard(const char *path)
 
 /* ------------------------------------------------ helpers */
 
-static struct tm_buf pathbuf = TM_BUF_INIT;
-
-static const char *tmp(const char *name)
-{
-	static char keep[8][600];
-	static int k;
-	char *p = keep[k++ % 8];
-
-	snprintf(p, 600, "%s", tap_tmp_path(&pathbuf, name));
-	return p;
-}
-
 /* The payload of a shard as uint32 ids, decoded here (not by lib/). */
 static size_t payload(const char *path, uint32_t **ids)
 {
@@ -145,7 +133,7 @@ static void make_stream(const char *path, uint32_t vocab, uint32_t ndocs)
 static void test_tokstream_roundtrip(const char *name, uint32_t vocab)
 {
 	struct tm_err err = TM_ERR_INIT;
-	const char *path = tmp(name);
+	const char *path = tap_tmp(name);
 	struct tm_tokr *r;
 	const char *source, *id;
 	const uint32_t *ids;
@@ -199,7 +187,7 @@ static void test_tokstream_damage(void)
 {
 	struct tm_err err = TM_ERR_INIT;
 	struct tm_tokstream_header h = { 100, BOS, TM_TOK_NONE, 0 };
-	const char *good = tmp("good.tok"), *bad = tmp("bad.tok");
+	const char *good = tap_tmp("good.tok"), *bad = tap_tmp("bad.tok");
 	struct tm_buf b = TM_BUF_INIT, c = TM_BUF_INIT;
 	uint32_t ids[3] = { 1, 5, 99 }, big = 100;
 	struct tm_tokw *w;
@@ -273,7 +261,7 @@ static void test_shard_widths(void)
 		struct tm_shard_info meta, got, rd;
 		struct tm_shard_writer *w;
 		uint32_t ids[1000], *back;
-		const char *path = tmp(v ? "w4.bin" : "w2.bin");
+		const char *path = tap_tmp(v ? "w4.bin" : "w2.bin");
 		size_t i, n;
 
 		memset(&meta, 0, sizeof(meta));
@@ -308,7 +296,7 @@ static void test_shard_widths(void)
 	{
 		struct tm_shard_info meta;
 		struct tm_shard_writer *w;
-		const char *path = tmp("empty.bin");
+		const char *path = tap_tmp("empty.bin");
 		uint32_t big = 50257;
 
 		memset(&meta, 0, sizeof(meta));
@@ -337,7 +325,7 @@ static void test_verify_rejects(void)
 	struct tm_err err = TM_ERR_INIT;
 	struct tm_shard_info in;
 	struct tm_buf b = TM_BUF_INIT;
-	const char *good = tmp("w2.bin"), *bad = tmp("bad.bin");
+	const char *good = tap_tmp("w2.bin"), *bad = tap_tmp("bad.bin");
 
 	tap_read_file(good, &b);
 	patch(good, bad, 1024 + 5, b.buf[1024 + 5] ^ 0x01);
@@ -481,8 +469,9 @@ static bool same_files(const char *a, const char *b)
 
 static void test_sharder(void)
 {
-	const char *in = tmp("s.tok");
-	const char *d0 = tmp("out0"), *d1 = tmp("out1"), *d2 = tmp("out2"), *d3 = tmp("out3");
+	const char *in = tap_tmp("s.tok");
+	const char *d0 = tap_tmp("out0"), *d1 = tap_tmp("out1"), *d2 = tap_tmp("out2");
+	const char *d3 = tap_tmp("out3");
 	struct shard_run run = { 0 };
 	uint32_t *all, *order, want[64];
 	size_t n, nf, m, i, k, expect_tokens = 0;
@@ -592,8 +581,8 @@ static size_t val_docs(const char *dir, uint32_t *order)
 
 static void test_val_split(void)
 {
-	const char *in = tmp("v.tok");
-	const char *d0 = tmp("val0"), *d1 = tmp("val1"), *d2 = tmp("val2");
+	const char *in = tap_tmp("v.tok");
+	const char *d0 = tap_tmp("val0"), *d1 = tap_tmp("val1"), *d2 = tap_tmp("val2");
 	struct shard_run run = { 0 };
 	uint32_t a[2000], b[2000], c[2000];
 	size_t na, nb, nc, i, want = 0;
@@ -641,7 +630,7 @@ static void test_val_split(void)
  */
 static void test_write_failure(void)
 {
-	const char *in = tmp("f.tok"), *dir = tmp("full");
+	const char *in = tap_tmp("f.tok"), *dir = tap_tmp("full");
 	struct tm_buf p = TM_BUF_INIT;
 	pid_t pid;
 	int status;
@@ -707,9 +696,9 @@ static void cleanup(void)
 	size_t i;
 
 	for (i = 0; i < TM_ARRAY_SIZE(dirs); i++)
-		nftw(tmp(dirs[i]), rm_one, 8, FTW_DEPTH | FTW_PHYS);
+		nftw(tap_tmp(dirs[i]), rm_one, 8, FTW_DEPTH | FTW_PHYS);
 	for (i = 0; i < TM_ARRAY_SIZE(files); i++)
-		remove(tmp(files[i]));
+		remove(tap_tmp(files[i]));
 }
 
 int main(int argc, char **argv)
@@ -727,6 +716,5 @@ int main(int argc, char **argv)
 	test_source_names();
 	test_write_failure();
 	cleanup();
-	tm_buf_release(&pathbuf);
 	return tap_done();
 }
