@@ -209,6 +209,7 @@ int main(int argc, char **argv)
 	ini = tm_cmd_load(&cc);
 	if (tm_router_new(ini, &R.router, &err) < 0) {
 		warn_err(&err);
+		tm_ini_free(ini);
 		return TM_EXIT_USAGE;
 	}
 	tm_ini_free(ini);
