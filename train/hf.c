@@ -76,8 +76,11 @@ void tm_hf_config_write(const struct tm_llama_config *c, const struct tm_hf_info
 	tm_buf_addstr(out, ",\n  \"rope_theta\": ");
 	add_pyfloat(out, c->rope_theta, false);
 	tm_buf_addstr(out, ",\n  \"tie_word_embeddings\": false,\n");
-	if (x && x->torch_dtype[0])
-		tm_buf_addf(out, "  \"torch_dtype\": \"%s\",\n", x->torch_dtype);
+	if (x && x->torch_dtype[0]) {
+		tm_buf_addstr(out, "  \"torch_dtype\": ");
+		tm_json_escape(x->torch_dtype, strlen(x->torch_dtype), out);
+		tm_buf_addstr(out, ",\n");
+	}
 	tm_buf_addf(out, "  \"use_cache\": true,\n  \"vocab_size\": %d\n}\n", c->vocab_size);
 }
 
@@ -337,8 +340,12 @@ static int parse_config(const json_t *root, struct tm_llama_config *c, struct tm
 		rc = get_str(root, "dtype", "", &dtype, path, err);
 	if (rc)
 		return rc;
-	snprintf(x->torch_dtype, sizeof(x->torch_dtype), "%s", dtype);
+	if (strlen(dtype) < sizeof(x->torch_dtype))	/* else unknown: not cut */
+		memcpy(x->torch_dtype, dtype, strlen(dtype) + 1);
 	c->norm_eps = (float)eps;
+	if (!isfinite(c->norm_eps))
+		return tm_err_set(err, TM_EFORMAT, path, TM_ERR_NO_OFFSET, 0,
+				  "\"rms_norm_eps\" %g is out of fp32's range", eps);
 	why = tm_llama_check(c);
 	if (why)
 		return tm_err_set(err, TM_ECONFIG, path, TM_ERR_NO_OFFSET, 0,

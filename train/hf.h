@@ -45,7 +45,8 @@ struct tm_hf_info {
 	bool tied;		/* tie_word_embeddings */
 	int64_t bos_token_id;	/* -1: absent or null */
 	int64_t eos_token_id;	/* -1: absent or null; the first of a list */
-	char torch_dtype[16];	/* "float32", "bfloat16", ...; "" if absent */
+	char torch_dtype[32];	/* "float32", "bfloat16", ...; "" if absent
+				   (or longer than this holds) */
 };
 #define TM_HF_INFO_INIT { false, -1, -1, "" }
 

@@ -169,6 +169,18 @@ static void test_config_variants(void)
 	       "[\"LlamaModel\", \"LlamaForCausalLM\"], \"pretraining_tp\": 2, "
 	       "\"head_dim\": 32}", "tied, two architectures, head_dim", &c, &x);
 	ok(x.tied, "... tied");
+	parses("{" SIZES ", \"torch_dtype\": \"we\\\"ird\\n\"}", "an odd torch_dtype", &c, &x);
+	{
+		struct tm_hf_info y;
+		struct tm_llama_config d;
+		struct tm_err err = TM_ERR_INIT;
+		struct tm_buf b = TM_BUF_INIT;
+
+		tm_hf_config_write(&c, &x, &b);
+		ok(tm_hf_config_parse(b.buf, b.len, "config.json", &d, &y, &err) == 0 &&
+		   !strcmp(y.torch_dtype, "we\"ird\n"), "... is escaped when written back");
+		tm_buf_release(&b);
+	}
 }
 
 static void refuses(const char *json, int code, const char *msg, const char *what)
@@ -214,6 +226,8 @@ static void test_config_refusals(void)
 		"n_heads must be a multiple of n_kv_heads", "heads not a multiple of kv heads");
 	refuses("{" SIZES ", \"rms_norm_eps\": \"small\"}", TM_EFORMAT,
 		"\"rms_norm_eps\" must be a number", "eps a string");
+	refuses("{" SIZES ", \"rms_norm_eps\": 1e300}", TM_EFORMAT, "out of fp32's range",
+		"eps past fp32");
 	refuses("{" SIZES ", \"tie_word_embeddings\": 1}", TM_EFORMAT,
 		"must be true or false", "tie as a number");
 	refuses("{" SIZES ", \"eos_token_id\": -5}", TM_EFORMAT, "token id", "a negative eos");
