@@ -103,6 +103,13 @@ $(BIN)/tamis: $(B)/cmd/tamis.o $(CMD_COMMON_OBJ) $(LIBTAMIS)
 $(B)/tests/u-%: $(B)/tests/unit/u-%.o $(TAP_OBJ) $(LIBTAMIS)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Drivers for the integration tests that hold tamis up against other
+# readers and writers (numpy by the spec, transformers): tests/torch/NAME.c
+# becomes $(B)/tests/NAME.
+TEST_TOOLS = $(patsubst tests/torch/%.c,$(B)/tests/%,$(wildcard tests/torch/*.c))
+$(TEST_TOOLS): $(B)/tests/%: $(B)/tests/torch/%.o $(LIBTAMIS)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # The fuzz targets, built with the normal compiler and a driver that replays
 # the checked-in corpus (tests/fuzz/corpus/NAME/): run by `make check`.
 $(B)/fuzz/replay-%: $(B)/tests/fuzz/f-%.o $(B)/tests/fuzz/replay.o $(LIBTAMIS)
@@ -129,7 +136,7 @@ test-unit: $(UNIT_BIN)
 test-fuzz: $(FUZZ_REPLAY)
 	$(if $(FUZZ_REPLAY),$(TEST_ENV) $(PROVE) -j$(JOBS) -e '' $(FUZZ_REPLAY))
 
-test-integration: all
+test-integration: all $(TEST_TOOLS)
 	$(TEST_ENV) $(PROVE) -j$(JOBS) -e bash $(wildcard tests/integration/t*.sh)
 
 test: all test-unit test-fuzz test-integration

@@ -59,13 +59,7 @@ bool tm_doc_loaded(const struct tm_doc *doc)
 	return doc->root != NULL;
 }
 
-/*
- * The offset of the first byte of `s` that does not start a well-formed
- * UTF-8 sequence (overlong forms, surrogates and code points above
- * U+10FFFF are ill-formed, as jansson has them), or `len` when all is
- * well-formed.
- */
-static size_t utf8_bad_at(const char *str, size_t len)
+size_t tm_utf8_bad_at(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, k, n;
@@ -103,7 +97,7 @@ static size_t utf8_bad_at(const char *str, size_t len)
 
 static bool utf8_ok(const char *s, size_t len)
 {
-	return utf8_bad_at(s, len) == len;
+	return tm_utf8_bad_at(s, len) == len;
 }
 
 /* A new jansson string from bytes known to be UTF-8; aborts on OOM. */
@@ -125,7 +119,7 @@ static void xset(json_t *obj, const char *key, json_t *v)
 		tm_die_oom(strlen(key));
 }
 
-static const char *type_name(const json_t *v)
+const char *tm_json_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -168,7 +162,7 @@ static int parse_error(const json_error_t *je, const char *line, size_t len,
 		tm_die_oom(len);
 	case json_error_invalid_utf8:
 		/* jansson's position is not the bad byte's: find it. */
-		bad = utf8_bad_at(line, len);
+		bad = tm_utf8_bad_at(line, len);
 		if (bad < len)
 			return tm_err_set(err, TM_EFORMAT, NULL,
 					  TM_ERR_NO_OFFSET, 0,
@@ -194,7 +188,7 @@ static int check_cstr_field(json_t *root, const char *key, struct tm_err *err)
 	if (!json_is_string(v))
 		return tm_err_set(err, TM_EFORMAT, NULL, TM_ERR_NO_OFFSET, 0,
 				  "\"%s\" must be a string, got %s", key,
-				  type_name(v));
+				  tm_json_type_name(v));
 	if (memchr(json_string_value(v), '\0', json_string_length(v)))
 		return tm_err_set(err, TM_EFORMAT, NULL, TM_ERR_NO_OFFSET, 0,
 				  "\"%s\" must not contain U+0000", key);
@@ -213,7 +207,7 @@ static int check_schema(json_t *root, struct tm_err *err)
 	if (!json_is_string(v))
 		return tm_err_set(err, TM_EFORMAT, NULL, TM_ERR_NO_OFFSET, 0,
 				  "\"text\" must be a string, got %s",
-				  type_name(v));
+				  tm_json_type_name(v));
 	rc = check_cstr_field(root, "id", err);
 	if (!rc)
 		rc = check_cstr_field(root, "source", err);
@@ -223,7 +217,7 @@ static int check_schema(json_t *root, struct tm_err *err)
 	if (v && !json_is_object(v))
 		return tm_err_set(err, TM_EFORMAT, NULL, TM_ERR_NO_OFFSET, 0,
 				  "\"metadata\" must be an object, got %s",
-				  type_name(v));
+				  tm_json_type_name(v));
 	return 0;
 }
 
@@ -258,7 +252,7 @@ int tm_doc_parse(struct tm_doc *doc, const char *line, size_t len,
 			;
 		rc = tm_err_set(err, TM_EFORMAT, NULL, TM_ERR_NO_OFFSET, 0,
 				"column %zu: expected a JSON object, got %s",
-				i + 1, type_name(root));
+				i + 1, tm_json_type_name(root));
 		json_decref(root);
 		return rc;
 	}

@@ -136,6 +136,17 @@ bool tm_doc_scan(const char *line, size_t len, struct tm_buf *buf, struct tm_doc
 void tm_json_escape(const char *s, size_t len, struct tm_buf *out);
 
 /*
+ * The offset of the first byte of `s` that does not start a well-formed
+ * UTF-8 sequence (overlong forms, surrogates and code points above
+ * U+10FFFF are ill-formed, as jansson has them), or `len` when all is
+ * well-formed.
+ */
+size_t tm_utf8_bad_at(const char *s, size_t len);
+
+/* What a JSON value is, for messages: "an object", "a number", "true", ... */
+const char *tm_json_type_name(const json_t *v);
+
+/*
  * Replaces what `doc` held with a fresh document
  * {"id":ID,"text":TEXT,"source":SOURCE,"metadata":{}}; `id` and `source`
  * may be NULL to leave them out.  Strings are copied.

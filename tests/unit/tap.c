@@ -3,6 +3,8 @@
  */
 #include "tamis.h"
 
+#include <ftw.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,6 +175,19 @@ const char *tap_tmp(const char *name)
 	snprintf(p, sizeof(keep[0]), "%s", tap_tmp_path(&b, name));
 	tm_buf_release(&b);
 	return p;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	return f->level ? remove(path) : 0;
+}
+
+void tap_tmp_clean(void)
+{
+	if (tmpdir[0])
+		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 void tap_write_file(const char *path, const void *data, size_t len)

@@ -42,8 +42,10 @@ struct tm_buf;
  * move whole files; a failure aborts the test.
  */
 const char *tap_tmp_path(struct tm_buf *b, const char *name);
-/* tap_tmp_path() into one of 8 static buffers used in turn (no buffer to release). */
+/* tap_tmp_path() into one of 8 static buffers used in turn: for a few names at once. */
 const char *tap_tmp(const char *name);
+/* Removes everything under the scratch directory (files and directories). */
+void tap_tmp_clean(void);
 void tap_write_file(const char *path, const void *data, size_t len);
 void tap_read_file(const char *path, struct tm_buf *out);
 
