@@ -103,6 +103,12 @@ $(BIN)/tamis: $(B)/cmd/tamis.o $(CMD_COMMON_OBJ) $(LIBTAMIS)
 $(B)/tests/u-%: $(B)/tests/unit/u-%.o $(TAP_OBJ) $(LIBTAMIS)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Drivers the integration tests run: model-dump writes the CPU model's
+# logits and gradients for tests/torch/check_model.py (t8100).
+TEST_PROGS = $(B)/tests/model-dump
+$(B)/tests/model-dump: $(B)/tests/torch/model-dump.o $(LIBTAMIS)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # The fuzz targets, built with the normal compiler and a driver that replays
 # the checked-in corpus (tests/fuzz/corpus/NAME/): run by `make check`.
 $(B)/fuzz/replay-%: $(B)/tests/fuzz/f-%.o $(B)/tests/fuzz/replay.o $(LIBTAMIS)
@@ -129,7 +135,7 @@ test-unit: $(UNIT_BIN)
 test-fuzz: $(FUZZ_REPLAY)
 	$(if $(FUZZ_REPLAY),$(TEST_ENV) $(PROVE) -j$(JOBS) -e '' $(FUZZ_REPLAY))
 
-test-integration: all
+test-integration: all $(TEST_PROGS)
 	$(TEST_ENV) $(PROVE) -j$(JOBS) -e bash $(wildcard tests/integration/t*.sh)
 
 test: all test-unit test-fuzz test-integration
