@@ -41,74 +41,96 @@ static int put(FILE *f, const void *p, size_t size, size_t n)
 	return fwrite(p, size, n, f) == n ? 0 : -1;
 }
 
+struct opts {
+	struct tm_llama_config c;
+	int B, T, bos, bosrows, threads, scaling;
+	uint64_t seed;
+	double gain;
+	const char *out;
+};
+
+/* One key=value argument into o; -1 for anything else. */
+static int set(struct opts *o, const char *a)
+{
+	const struct {
+		const char *key;
+		int *i;		/* an int option, or */
+		double *d;	/* a double one */
+	} keys[] = {
+		{ "dim", &o->c.dim, NULL }, { "layers", &o->c.n_layers, NULL },
+		{ "heads", &o->c.n_heads, NULL }, { "kv", &o->c.n_kv_heads, NULL },
+		{ "ffn", &o->c.ffn_dim, NULL }, { "vocab", &o->c.vocab_size, NULL },
+		{ "B", &o->B, NULL }, { "T", &o->T, NULL }, { "scaling", &o->scaling, NULL },
+		{ "orig", &o->c.rope_original_max_pos, NULL }, { "bos", &o->bos, NULL },
+		{ "bosrows", &o->bosrows, NULL }, { "threads", &o->threads, NULL },
+		{ "theta", NULL, &o->c.rope_theta }, { "factor", NULL, &o->c.rope_factor },
+		{ "low", NULL, &o->c.rope_low_freq_factor },
+		{ "high", NULL, &o->c.rope_high_freq_factor }, { "gain", NULL, &o->gain },
+	};
+	const char *v = strchr(a, '=');
+	size_t kl = v ? (size_t)(v - a) : 0, j;
+
+	if (!v)
+		return -1;
+	for (j = 0; j < TM_ARRAY_SIZE(keys); j++) {
+		if (strlen(keys[j].key) != kl || strncmp(a, keys[j].key, kl))
+			continue;
+		if (keys[j].i)
+			*keys[j].i = atoi(v + 1);
+		else
+			*keys[j].d = atof(v + 1);
+		return 0;
+	}
+	if (kl == 4 && !strncmp(a, "seed", 4))
+		o->seed = strtoull(v + 1, NULL, 10);
+	else if (kl == 3 && !strncmp(a, "out", 3))
+		o->out = v + 1;
+	else
+		return -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	static const char *const defaults[] = {
+		"dim=32", "layers=2", "heads=4", "kv=2", "ffn=48", "vocab=37", "B=2", "T=24",
+		"bos=1", "bosrows=1", "threads=1", "seed=1", "gain=1",
+	};
+	struct opts o = { .scaling = 0 };
 	struct tm_llama_config c;
 	struct tm_llama_tensor *tens;
 	struct tm_model *m;
-	const char *out = NULL, *why;
-	int B = 2, T = 24, bos = 1, bosrows = 1, threads = 1, i, b, t;
-	uint64_t seed = 1;
-	double gain = 1.0;
+	const char *why;
+	int B, T, bos, i, b, t;
+	uint64_t seed;
 	int32_t *tok, *tgt;
 	size_t nt, k;
 	int64_t np;
 	float loss, *p;
 	FILE *f;
 
-	tm_llama_preset("tiny", &c);
-	c.dim = 32;
-	c.n_layers = 2;
-	c.n_heads = 4;
-	c.n_kv_heads = 2;
-	c.ffn_dim = 48;
-	c.vocab_size = 37;
-	{
-		int scaling = 0;
-		const struct {
-			const char *key;
-			int *i;		/* an int option, or */
-			double *d;	/* a double one */
-		} keys[] = {
-			{ "dim", &c.dim, NULL }, { "layers", &c.n_layers, NULL }, { "heads", &c.n_heads, NULL },
-			{ "kv", &c.n_kv_heads, NULL }, { "ffn", &c.ffn_dim, NULL }, { "vocab", &c.vocab_size, NULL },
-			{ "B", &B, NULL }, { "T", &T, NULL }, { "scaling", &scaling, NULL },
-			{ "orig", &c.rope_original_max_pos, NULL }, { "bos", &bos, NULL },
-			{ "bosrows", &bosrows, NULL }, { "threads", &threads, NULL },
-			{ "theta", NULL, &c.rope_theta }, { "factor", NULL, &c.rope_factor },
-			{ "low", NULL, &c.rope_low_freq_factor },
-			{ "high", NULL, &c.rope_high_freq_factor }, { "gain", NULL, &gain },
-		};
-
-		for (i = 1; i < argc; i++) {
-			const char *a = argv[i], *v = strchr(a, '=');
-			size_t kl = v ? (size_t)(v - a) : 0, j;
-
-			for (j = 0; v && j < TM_ARRAY_SIZE(keys); j++)
-				if (strlen(keys[j].key) == kl && !strncmp(a, keys[j].key, kl))
-					break;
-			if (v && j < TM_ARRAY_SIZE(keys) && keys[j].i)
-				*keys[j].i = atoi(v + 1);
-			else if (v && j < TM_ARRAY_SIZE(keys))
-				*keys[j].d = atof(v + 1);
-			else if (v && kl == 4 && !strncmp(a, "seed", 4))
-				seed = strtoull(v + 1, NULL, 10);
-			else if (v && kl == 3 && !strncmp(a, "out", 3))
-				out = v + 1;
-			else {
-				fprintf(stderr, "model-dump: '%s': expected key=value "
-					"with a known key\n", a);
-				return 2;
-			}
+	tm_llama_preset("tiny", &o.c);
+	for (k = 0; k < TM_ARRAY_SIZE(defaults); k++)
+		set(&o, defaults[k]);
+	for (i = 1; i < argc; i++) {
+		if (set(&o, argv[i])) {
+			fprintf(stderr, "model-dump: '%s': expected key=value with a known key\n",
+				argv[i]);
+			return 2;
 		}
-		c.rope_scaling = scaling != 0;
 	}
-	if (!out) {
+	if (!o.out) {
 		fprintf(stderr, "usage: model-dump [key=value...] out=FILE\n");
 		return 2;
 	}
+	c = o.c;
+	c.rope_scaling = o.scaling != 0;
+	B = o.B;
+	T = o.T;
+	bos = o.bos;
+	seed = o.seed;
 	c.max_seq_len = T;
-	m = tm_model_new(&c, B, T, threads, &why);
+	m = tm_model_new(&c, B, T, o.threads, &why);
 	if (!m) {
 		fprintf(stderr, "model-dump: %s\n", why);
 		return 2;
@@ -124,15 +146,15 @@ int main(int argc, char **argv)
 	tm_llama_tensors(&c, tens, nt);
 	for (k = 0; k < nt; k++) {
 		float *w = p + tens[k].offset;
-		double s = tens[k].ndim == 2 ? gain / sqrt((double)tens[k].shape[1]) / 0.02 : 0;
+		double s = tens[k].ndim == 2 ? o.gain / sqrt((double)tens[k].shape[1]) / 0.02 : 0;
 
 		if (k == 0)
-			s = gain / 0.02;	/* embeddings: std gain */
+			s = o.gain / 0.02;	/* embeddings: std gain */
 		for (i = 0; i < tens[k].numel; i++)
 			w[i] = tens[k].ndim == 2 ? (float)(w[i] * s) : (float)(0.5 + uniform());	/* norms: 0.5 .. 1.5 */
 	}
 
-	/* a batch: BOS at the start of each row and, in the last bosrows
+	/* a batch: BOS at the start of even rows and, in the last bosrows
 	 * rows, at a few random places inside; about one target in six is -1 */
 	tok = calloc((size_t)B * T, sizeof(*tok));
 	tgt = calloc((size_t)B * T, sizeof(*tgt));
@@ -147,7 +169,7 @@ int main(int argc, char **argv)
 		}
 		if (bos >= 0 && b % 2 == 0)
 			tok[b * T] = bos;
-		if (bos >= 0 && b >= B - bosrows) {
+		if (bos >= 0 && b >= B - o.bosrows) {
 			int n = 1 + below(3);
 
 			while (n--)
@@ -164,9 +186,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	f = fopen(out, "wb");
+	f = fopen(o.out, "wb");
 	if (!f) {
-		fprintf(stderr, "model-dump: %s: %s\n", out, strerror(errno));
+		fprintf(stderr, "model-dump: %s: %s\n", o.out, strerror(errno));
 		return 1;
 	}
 	{
@@ -182,7 +204,7 @@ int main(int argc, char **argv)
 		    put(f, tok, 4, (size_t)B * T) || put(f, tgt, 4, (size_t)B * T) ||
 		    put(f, tm_model_logits(m), 4, (size_t)B * T * c.vocab_size) ||
 		    put(f, &loss, 4, 1) || put(f, tm_model_grads(m), 4, np) || fclose(f)) {
-			fprintf(stderr, "model-dump: %s: write failed\n", out);
+			fprintf(stderr, "model-dump: %s: write failed\n", o.out);
 			return 1;
 		}
 	}
