@@ -31,10 +31,14 @@
  * Attention probabilities are not kept: backward recomputes each block of
  * scores with the same product and exponentiates against the kept
  * log-sum-exp (as FlashAttention does), so memory stays linear in T.
- * Backward scratch, shared by the layers: N * (3 D + 4 Q + 2 (Q + 2 KVd)
- * + 5 F) plus a [N, vocab chunk] block of logit gradients (logits stay
- * intact, so backward may run twice) and per thread two blocks of
- * ATT_BLK x T scores.  tm_model_bytes() counts all of it.
+ * Backward scratch, shared by the layers: N * (2 D + 4 Q + 2 KVd + 3 F)
+ * (gradients of the residual, a norm's output, attention output, q/k/v,
+ * k and v per query head, gate/up, SwiGLU output) plus a [N, vocab chunk]
+ * block of logit gradients (logits stay intact, so backward may run
+ * twice; the chunk is 4M floats / N columns, at least 1024) and per
+ * thread two blocks of ATT_BLK x T scores.  tm_model_bytes() counts all
+ * of it; the "16m" preset at B=4, T=256 holds 325 MiB, of which 120 MiB
+ * are parameters and gradients.
  */
 #include "tamis.h"
 #include "model.h"
@@ -99,7 +103,6 @@ struct tm_model {
 	/* backward scratch */
 	float *dres;		/* [N, D] gradient of the residual stream */
 	float *dln;		/* [N, D] gradient of a norm's output */
-	float *dx;		/* [N, D] */
 	float *datt;		/* [N, Q] */
 	float *dqkv;		/* [N, QKV] */
 	float *dkh, *dvh;	/* [N, Q] k and v gradients per query head */
@@ -158,7 +161,6 @@ static size_t layout(struct tm_model *m, float *base)
 	m->ce_loss = take(&p, N);
 	m->dres = take(&p, N * D);
 	m->dln = take(&p, N * D);
-	m->dx = take(&p, N * D);
 	m->datt = take(&p, N * Q);
 	m->dqkv = take(&p, N * m->QKV);
 	m->dkh = take(&p, N * Q);
