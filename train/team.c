@@ -6,6 +6,7 @@
 #include "team.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -59,6 +60,7 @@ static void *member_main(void *p)
 struct tm_team *tm_team_new(int n)
 {
 	struct tm_team *t = calloc(1, sizeof(*t));
+	sigset_t all, old;
 	int i;
 
 	if (!t || n < 1) {
@@ -74,6 +76,9 @@ struct tm_team *tm_team_new(int n)
 		tm_team_free(t);
 		return NULL;
 	}
+	/* members start with every signal blocked: signals go to the caller's threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 1; i < n; i++) {
 		struct member *me = malloc(sizeof(*me));
 
@@ -83,10 +88,14 @@ struct tm_team *tm_team_new(int n)
 		}
 		if (!me || pthread_create(&t->threads[i - 1], NULL, member_main, me)) {
 			free(me);
-			t->n = i;	/* join only the threads that started */
-			tm_team_free(t);
-			return NULL;
+			break;
 		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (i < n) {
+		t->n = i;	/* join only the threads that started */
+		tm_team_free(t);
+		return NULL;
 	}
 	return t;
 }

@@ -8,7 +8,8 @@
  * i = 0..n-1 at the same time, the calling thread being member 0, and
  * returns when all have returned.  Members sleep on a condition variable
  * between runs (no spinning: the cores may be shared).  A team of 1 runs
- * fn inline and creates no thread.
+ * fn inline and creates no thread.  Member threads block every signal,
+ * so that signals reach the caller's threads.
  *
  * Threads: one thread drives a team; fn must not call tm_team_run on the
  * same team.  Depends on pthreads only.
