@@ -104,7 +104,8 @@ $(B)/tests/u-%: $(B)/tests/unit/u-%.o $(TAP_OBJ) $(LIBTAMIS)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Drivers for the integration tests that hold tamis up against other
-# readers and writers (numpy by the spec, transformers): tests/torch/NAME.c
+# readers and writers (numpy by the spec, transformers, torch autograd):
+# tests/torch/NAME.c
 # becomes $(B)/tests/NAME.
 TEST_TOOLS = $(patsubst tests/torch/%.c,$(B)/tests/%,$(wildcard tests/torch/*.c))
 $(TEST_TOOLS): $(B)/tests/%: $(B)/tests/torch/%.o $(LIBTAMIS)

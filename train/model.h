@@ -28,8 +28,10 @@ struct tm_model;
 /*
  * A model of configuration `c` (checked with tm_llama_check), with
  * activation memory for batches up to B x T (T <= c->max_seq_len) and
- * `threads` worker threads (also OpenBLAS's; 0: all cores).  Parameters
- * are zero until tm_model_init or a load.  Returns NULL with *why set on
+ * `threads` worker threads (0: all cores), which also cut every matrix
+ * product into single-threaded OpenBLAS calls: this sets OpenBLAS's own
+ * thread count to 1, for the whole process.  Parameters are zero until
+ * tm_model_init or a load.  Returns NULL with *why set on
  * a bad configuration or when memory cannot be had.
  */
 struct tm_model *tm_model_new(const struct tm_llama_config *c, int B, int T, int threads,
@@ -56,7 +58,10 @@ void tm_model_init(struct tm_model *m, uint64_t seed);
  * targets (B*T ids; -1 = not scored) returns the mean cross-entropy over
  * the scored positions (NaN if none) and keeps what backward needs;
  * without, returns 0.  Logits of every position stay readable until the
- * next call: tm_model_logits() (B*T*vocab_size floats).
+ * next forward: tm_model_logits() (B*T*vocab_size floats).  A token or
+ * target id out of range gives NaN and computes nothing.  B*T must fit
+ * the batch given to tm_model_new (B*T <= its B*T, T <= its T): a bug
+ * otherwise.
  */
 float tm_model_forward(struct tm_model *m, const int32_t *tokens, const int32_t *targets,
 		       int B, int T, int32_t bos_id);
@@ -68,7 +73,9 @@ void tm_model_zero_grad(struct tm_model *m);
 /*
  * Adds to the gradients d(loss)/d(params) of the last forward pass with
  * targets, `loss_scale` times (1: the mean loss; 1/k to accumulate k
- * micro-batches into a mean).
+ * micro-batches into a mean).  Leaves what forward kept (logits included)
+ * as it was, so it may run again.  Nothing to add when no target was
+ * scored; calling it with no such forward pass is a bug.
  */
 void tm_model_backward(struct tm_model *m, float loss_scale);
 
