@@ -32,6 +32,8 @@ static const struct tool tools[] = {
 	{ "stats", "print the funnel from a stats database; merge databases" },
 	{ "report", "write the HTML report of a stats database" },
 	{ "train", "train a Llama 3 architecture model on shards" },
+	{ "eval", "mean next-token loss of a model over token-id sequences" },
+	{ "generate", "sample text from a model" },
 };
 
 static char self_dir[PATH_MAX];

@@ -708,75 +708,6 @@ void tm_run_quote_argv(struct tm_buf *out, char *const *argv, size_t argc)
 
 /* ---- the work directory ----------------------------------------------- */
 
-/* Writes `data` to `path` through a temporary name. */
-static int write_atomic(const char *path, const char *data, struct tm_err *err)
-{
-	char *tmp = xfmt("%s.tmp-%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	size_t len = strlen(data);
-	int rc = 0;
-
-	if (fd < 0) {
-		rc = tm_err_sys(err, tmp, "cannot create");
-		free(tmp);
-		return rc;
-	}
-	if (write(fd, data, len) != (ssize_t)len)
-		rc = tm_err_sys(err, tmp, "cannot write");
-	if (close(fd) < 0 && !rc)
-		rc = tm_err_sys(err, tmp, "cannot write");
-	if (!rc && rename(tmp, path) < 0)
-		rc = tm_err_sys(err, path, "cannot rename '%s' into place", tmp);
-	if (rc)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
-static char *slurp_small(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char buf[256];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return tm_xstrdup(buf);
-}
-
-/* rm -rf; quiet about what is already gone. */
-static void remove_tree(const char *path)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-
-	if (lstat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	if ((d = opendir(path))) {
-		while ((e = readdir(d))) {
-			char *sub;
-
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			sub = xfmt("%s/%s", path, e->d_name);
-			remove_tree(sub);
-			free(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 /* Removes `path` and the temporary files the tools make beside it
  * (PATH.tmp-PID-XXXXXX). */
 static void remove_output(const char *path)
@@ -788,14 +719,14 @@ static void remove_output(const char *path)
 	DIR *d;
 	struct dirent *e;
 
-	remove_tree(path);
+	tm_remove_tree(path);
 	if ((d = opendir(dir))) {
 		while ((e = readdir(d))) {
 			if (!strncmp(e->d_name, base, blen) &&
 			    !strncmp(e->d_name + blen, ".tmp-", 5)) {
 				char *sub = xfmt("%s/%s", dir, e->d_name);
 
-				remove_tree(sub);
+				tm_remove_tree(sub);
 				free(sub);
 			}
 		}
@@ -822,7 +753,7 @@ int tm_run_prepare(struct tm_run *r, bool restart, bool task, struct tm_err *err
 	}
 	if (task) {
 		path = xfmt("%s/fingerprint", r->work);
-		old = slurp_small(path);
+		old = tm_read_small_line(path);
 		rc = old && !strcmp(old, r->fingerprint) ? 0 :
 			tm_err_set(err, TM_ECONFIG, r->work, TM_ERR_NO_OFFSET, 0,
 				   "fingerprint %s, expected %s: the configuration or the "
@@ -848,7 +779,7 @@ int tm_run_prepare(struct tm_run *r, bool restart, bool task, struct tm_err *err
 	free(path);
 
 	path = xfmt("%s/fingerprint", r->work);
-	old = slurp_small(path);
+	old = tm_read_small_line(path);
 	if (old && strcmp(old, r->fingerprint) && !restart) {
 		rc = tm_err_set(err, TM_ECONFIG, r->work, TM_ERR_NO_OFFSET, 0,
 				"made from another configuration or input list (fingerprint %s, "
@@ -863,7 +794,7 @@ int tm_run_prepare(struct tm_run *r, bool restart, bool task, struct tm_err *err
 			unlink(r->tasks[i].marker);
 	}
 	free(old);
-	rc = write_atomic(path, r->fingerprint, err);
+	rc = tm_write_file_atomic(path, r->fingerprint, err);
 	free(path);
 	return rc;
 }
@@ -1112,7 +1043,7 @@ static int finish_task(struct tm_run *r, struct running *rn, double secs, struct
 		return tm_err_sys(err, t->rename_to, "cannot rename '%s' into place",
 				  t->rename_from);
 	body = xfmt("task %s (%s) done in %.1f s\n", t->name, t->what, secs);
-	rc = write_atomic(t->marker, body, err);
+	rc = tm_write_file_atomic(t->marker, body, err);
 	free(body);
 	if (!rc && t->drop_after)
 		unlink(t->drop_after);
@@ -1453,7 +1384,7 @@ int tm_run_slurm_submit(struct tm_run *r, const char *self, const char *const *f
 	/* The batch script only hands its arguments to exec: nothing of
 	 * the configuration is ever parsed by a shell. */
 	path = xfmt("%s/slurm/exec.sh", r->work);
-	rc = write_atomic(path, "#!/bin/sh\n# tamis run: each job runs its arguments.\nexec \"$@\"\n",
+	rc = tm_write_file_atomic(path, "#!/bin/sh\n# tamis run: each job runs its arguments.\nexec \"$@\"\n",
 			  err);
 	if (!rc && chmod(path, 0755) < 0)
 		rc = tm_err_sys(err, path, "cannot chmod");

@@ -10,6 +10,7 @@
 #include "tamis.h"
 #include "stream.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -984,4 +985,85 @@ int tm_mkdir_p(const char *path, struct tm_err *err)
 	}
 	tm_buf_release(&b);
 	return rc;
+}
+
+/* Writes `data` to `path` through a temporary name. */
+int tm_write_file_atomic(const char *path, const char *data, struct tm_err *err)
+{
+	struct tm_buf tb = TM_BUF_INIT;
+	char *tmp;
+
+	tm_buf_addf(&tb, "%s.tmp-%ld", path, (long)getpid());
+	tmp = tm_buf_detach(&tb, NULL);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	size_t len = strlen(data);
+	int rc = 0;
+
+	if (fd < 0) {
+		rc = tm_err_sys(err, tmp, "cannot create");
+		free(tmp);
+		return rc;
+	}
+	if (write(fd, data, len) != (ssize_t)len)
+		rc = tm_err_sys(err, tmp, "cannot write");
+	if (!rc && fsync(fd) < 0)
+		rc = tm_err_sys(err, tmp, "cannot fsync");
+	if (close(fd) < 0 && !rc)
+		rc = tm_err_sys(err, tmp, "cannot write");
+	if (!rc && rename(tmp, path) < 0)
+		rc = tm_err_sys(err, path, "cannot rename '%s' into place", tmp);
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+/* The first bytes (up to 255) of a small file, trailing blanks cut; NULL if unreadable. */
+char *tm_read_small_line(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char buf[256];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return tm_xstrdup(buf);
+}
+
+/* rm -rf; quiet about what is already gone. */
+void tm_remove_tree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+
+	if (lstat(path, &st) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	if ((d = opendir(path))) {
+		while ((e = readdir(d))) {
+			char *sub;
+
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			{
+				struct tm_buf sb = TM_BUF_INIT;
+
+				tm_buf_addf(&sb, "%s/%s", path, e->d_name);
+				sub = tm_buf_detach(&sb, NULL);
+			}
+			tm_remove_tree(sub);
+			free(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
 }

@@ -154,4 +154,20 @@ void tm_writer_abort(struct tm_writer *w);
  */
 int tm_mkdir_p(const char *path, struct tm_err *err);
 
+/*
+ * Writes data (a C string) to `path` through a temporary name
+ * (PATH.tmp-PID), fsynced, then renamed: readers see the old file or the
+ * whole new one.  Returns 0, or TM_EIO naming the file.
+ */
+int tm_write_file_atomic(const char *path, const char *data, struct tm_err *err);
+
+/*
+ * The content of a small file (its first 255 bytes) without trailing
+ * newlines and spaces, malloc'ed; NULL when it cannot be read.
+ */
+char *tm_read_small_line(const char *path);
+
+/* rm -rf `path`; quiet about what is already gone. */
+void tm_remove_tree(const char *path);
+
 #endif

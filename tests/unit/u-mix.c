@@ -311,8 +311,8 @@ static void test_shipped(void)
 	if (ok(rc == 0, "mixes/demo.conf loads: %s", err.msg)) {
 		is_u64(m->nphases, 2, "demo: main, anneal");
 		is_u64(m->phases[0].tokens_per_step, 2048, "demo: 8 x 256");
-		is_u64(m->phases[0].steps, 977, "demo main steps");
-		is_u64(m->phases[1].steps, 147, "demo anneal steps");
+		is_u64(m->phases[0].steps, 586, "demo main steps (1.2M / 2048)");
+		is_u64(m->phases[1].steps, 98, "demo anneal steps (0.2M / 2048)");
 		ok(tm_mix_lr(m, m->tokens, NULL) == 0, "demo ends at LR 0");
 		is_u64(m->nsources, 4, "demo: four sources");
 	}

@@ -1,0 +1,134 @@
+/*
+ * train.c: tamis-train, the reference trainer (train/trainer.h).
+ *
+ *   tamis train [options] --mix PLAN -o DIR
+ */
+#include "tamis.h"
+#include "common.h"
+#include "trainer.h"
+#include "llama.h"
+#include "stats.h"
+
+#include <math.h>
+
+static const char synopsis[] = "tamis train [options] --mix PLAN -o DIR";
+
+static const char *opt_mix, *opt_shards, *opt_out, *opt_model = "tiny", *opt_init, *opt_stats;
+static long opt_threads, opt_seed = 1, opt_max_steps = -1, opt_ckpt = 100, opt_keep = 2;
+static long opt_log = 10, opt_fault = -1;
+static double opt_clip = 1.0, opt_spike = 3.0;
+static bool opt_quiet;
+static struct tm_strlist opt_set;
+
+static const struct tm_option opts[] = {
+	{ TM_OPT_STRING, 0, "mix", &opt_mix, "PLAN",
+	  "the mixture plan: sources, phases, weights, LR (mixes/*.conf; required)" },
+	{ TM_OPT_STRING, 0, "shards", &opt_shards, "DIR",
+	  "the shard directory (default: the plan's [mix] shards)" },
+	{ TM_OPT_STRING, 'o', "output", &opt_out, "DIR",
+	  "checkpoints go here; a DIR with checkpoints is resumed (required)" },
+	{ TM_OPT_STRING, 0, "model", &opt_model, "NAME",
+	  "tiny (default), 16m, 120m, 1b, 8b, 70b or 405b (vocabulary: the shards')" },
+	{ TM_OPT_STRING, 0, "init", &opt_init, "DIR",
+	  "start from this checkpoint or Hugging Face Llama directory" },
+	{ TM_OPT_INT, 'j', "threads", &opt_threads, "N", "threads (default: all cores)" },
+	{ TM_OPT_INT, 0, "seed", &opt_seed, "S", "seed of the initial parameters (default 1)" },
+	{ TM_OPT_INT, 0, "max-steps", &opt_max_steps, "N",
+	  "stop after N updates (a checkpoint is written; rerun to go on)" },
+	{ TM_OPT_INT, 0, "checkpoint-every", &opt_ckpt, "N",
+	  "steps between checkpoints (default 100; and at each phase's end)" },
+	{ TM_OPT_INT, 0, "keep", &opt_keep, "N", "checkpoints kept (default 2)" },
+	{ TM_OPT_DOUBLE, 0, "clip", &opt_clip, "X", "gradient norm limit (default 1.0)" },
+	{ TM_OPT_DOUBLE, 0, "spike", &opt_spike, "X",
+	  "a loss above X times its running average rolls back (default 3; 0: off)" },
+	{ TM_OPT_INT, 0, "fault-step", &opt_fault, "STEP",
+	  "testing: make the loss NaN at this step once (it must roll back)" },
+	{ TM_OPT_INT, 0, "log-every", &opt_log, "N", "print every N-th step (default 10)" },
+	{ TM_OPT_STRING, 0, "stats", &opt_stats, "FILE",
+	  "record steps, losses and evaluations in this stats database (default $TAMIS_STATS)" },
+	{ TM_OPT_FLAG, 'q', "quiet", &opt_quiet, NULL, "print only errors" },
+	{ TM_OPT_STRLIST, 'c', NULL, &opt_set, "SECTION.KEY=VALUE",
+	  "override one key of the plan (repeatable)" },
+	TM_OPT_END_MARK
+};
+
+static void on_step(void *arg, const struct tm_train_step_info *s)
+{
+	(void)arg;
+	if (opt_quiet || (opt_log > 0 && (s->step + 1) % (uint64_t)opt_log && s->step + 1 != s->steps))
+		return;
+	printf("step %6" PRIu64 "/%" PRIu64 "  %-8s loss %.4f  lr %.3e  |g| %.3f  %.0f tok/s\n",
+	       s->step + 1, s->steps, s->phase, s->loss, s->lr, s->grad_norm, s->tokens_per_s);
+	fflush(stdout);
+}
+
+static void on_eval(void *arg, uint64_t step, const char *split, double loss)
+{
+	(void)arg;
+	if (!opt_quiet)
+		printf("eval  %6" PRIu64 "  %-20s loss %.4f\n", step + 1, split, loss);
+}
+
+static void on_note(void *arg, const char *msg)
+{
+	(void)arg;
+	if (!opt_quiet)
+		fprintf(stderr, "%s: %s\n", tm_prog, msg);
+}
+
+int main(int argc, char **argv)
+{
+	struct tm_err err = TM_ERR_INIT;
+	struct tm_train_opts o;
+	struct tm_stats *st = NULL;
+	int rc;
+
+	tm_cmd_init("tamis-train");
+	tm_cmd_options(synopsis,
+		       "Trains a Llama 3 architecture model (RMSNorm, GQA, RoPE, SwiGLU) on\n"
+		       "token shards through a mixture plan: its phases (main, anneal, ...)\n"
+		       "with token budgets, source weights and learning-rate shape.  AdamW\n"
+		       "(0.9, 0.95, weight decay 0.1), gradient clipping, fp32 on the CPU\n"
+		       "with OpenBLAS.  Checkpoints are Hugging Face Llama directories plus\n"
+		       "the optimizer state, written atomically; a rerun resumes bit for bit;\n"
+		       "a NaN or a loss spike rolls back to the last checkpoint and skips\n"
+		       "the batch.  Steps and evaluations go to --stats.\n",
+		       opts, &argc, argv);
+	if (argc > 1)
+		usage_error(synopsis, opts, "unexpected argument '%s'", argv[1]);
+	if (!opt_mix || !opt_out)
+		usage_error(synopsis, opts, "--mix and -o are required");
+	if (opt_keep < 1 || opt_threads < 0 || opt_clip <= 0)
+		usage_error(synopsis, opts, "--keep >= 1, --threads >= 0 and --clip > 0");
+	if (!opt_stats)
+		opt_stats = getenv("TAMIS_STATS");
+	if (opt_stats && *opt_stats) {
+		if (tm_stats_open(opt_stats, "train", argc, argv, &st, &err) < 0)
+			die_err(&err);
+	}
+	tm_train_opts_init(&o);
+	o.mix = opt_mix;
+	o.shards = opt_shards;
+	o.mix_overrides = &opt_set;
+	o.model = opt_model;
+	o.init = opt_init;
+	o.out = opt_out;
+	o.threads = (int)opt_threads;
+	o.seed = (uint64_t)opt_seed;
+	o.max_steps = opt_max_steps;
+	o.ckpt_every = opt_ckpt;
+	o.keep = (int)opt_keep;
+	o.clip = opt_clip;
+	o.spike = opt_spike;
+	o.fault_step = opt_fault;
+	o.stats = st;
+	o.on_step = on_step;
+	o.on_eval = on_eval;
+	o.on_note = on_note;
+	rc = tm_train_run(&o, &err);
+	if (rc < 0)
+		warn_err(&err);
+	rc = tm_cmd_stats_close(st, 0, 0, 0, 0, rc < 0 ? TM_EXIT_FAIL : TM_EXIT_OK);
+	tm_cmd_finish_stdout();
+	return rc;
+}
