@@ -13,7 +13,8 @@
 # per segment file fetch -> extract -> langid -> filter -> route -> URL and
 # exact dedup; MinHash and line dedup over all of them; a BPE vocabulary
 # trained on the result; tokenize -> shards per source; stats.sqlite and
-# report.html.  The trainer joins here when it lands.
+# report.html; then a tiny Llama is trained on the shards through a main
+# and an annealing phase (mixes/demo.conf) and samples a few words.
 #
 # Environment: TAMIS_DEMO_DIR (default ./demo), TAMIS_DEMO_SEGMENT (bytes
 # per segment file, default 20000000), TAMIS_BIN.
@@ -141,4 +142,18 @@ sqlite3 "$DEMO/run/stats.sqlite" "SELECT '    ' || substr(name, 14) || ': ' || s
 echo "demo: shards (verified; 8,192-token vocabulary in $DEMO/run/vocab.tiktoken):"
 "$BIN/tamis" shard info "$DEMO"/run/shards/*/*.bin | grep -E "^/|^  (tokens|documents|split) " | sed 's/^/    /'
 echo "demo: the filters' removed documents, with their reasons: $DEMO/run/rejected/"
+
+# A tiny Llama (train/llama.c "tiny") trained on the shards through
+# mixes/demo.conf: a main phase (warmup, cosine) and an annealing phase
+# (linear to zero, more code and math); its steps and validation losses
+# go to the same stats.sqlite, and the report is written again with them.
+echo "demo: training a tiny Llama on the shards (mixes/demo.conf: main, then anneal)"
+rm -rf "$DEMO/model"
+"$BIN/tamis" train --mix "$ROOT/mixes/demo.conf" --shards "$DEMO/run/shards" \
+	-o "$DEMO/model" --stats "$DEMO/run/stats.sqlite" --log-every 100
+"$BIN/tamis" report "$DEMO/run/stats.sqlite" -o "$DEMO/run/report.html"
+ckpt=$DEMO/model/$(cat "$DEMO/model/latest")
+echo "demo: the model (a Hugging Face Llama directory) is $ckpt; it writes:"
+"$BIN/tamis" generate --model "$ckpt" --vocab "$DEMO/run/vocab.tiktoken" -n 40 \
+	--temperature 0.7 "The Debian" | sed 's/^/    | /'
 echo "demo: finished in $(( $(date +%s) - start )) s; the report: $DEMO/run/report.html"
