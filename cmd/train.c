@@ -17,7 +17,7 @@ static const char *opt_mix, *opt_shards, *opt_out, *opt_model = "tiny", *opt_ini
 static long opt_threads, opt_seed = 1, opt_max_steps = -1, opt_ckpt = 100, opt_keep = 2;
 static long opt_log = 10, opt_fault = -1;
 static double opt_clip = 1.0, opt_spike = 3.0;
-static bool opt_quiet;
+static bool opt_quiet, opt_describe;
 static struct tm_strlist opt_set;
 
 static const struct tm_option opts[] = {
@@ -46,11 +46,40 @@ static const struct tm_option opts[] = {
 	{ TM_OPT_INT, 0, "log-every", &opt_log, "N", "print every N-th step (default 10)" },
 	{ TM_OPT_STRING, 0, "stats", &opt_stats, "FILE",
 	  "record steps, losses and evaluations in this stats database (default $TAMIS_STATS)" },
+	{ TM_OPT_FLAG, 0, "describe", &opt_describe, NULL,
+	  "print the --model's shape, parameter count, FLOPs and memory, and exit" },
 	{ TM_OPT_FLAG, 'q', "quiet", &opt_quiet, NULL, "print only errors" },
 	{ TM_OPT_STRLIST, 'c', NULL, &opt_set, "SECTION.KEY=VALUE",
 	  "override one key of the plan (repeatable)" },
 	TM_OPT_END_MARK
 };
+
+/* --describe: the shape and what it costs, without data */
+static void describe(void)
+{
+	struct tm_llama_config c;
+	int64_t n, ne;
+	const char *why;
+
+	if (tm_llama_preset(opt_model, &c) < 0)
+		die("unknown model '%s' (tiny, 16m, 120m, 1b, 8b, 70b, 405b)", opt_model);
+	if ((why = tm_llama_check(&c)))
+		die("model '%s': %s", opt_model, why);
+	n = tm_llama_num_params(&c);
+	ne = tm_llama_num_params_nonembed(&c);
+	printf("model            %s\n", opt_model);
+	printf("dim              %d\nlayers           %d\nheads            %d (kv %d, head dim %d)\n",
+	       c.dim, c.n_layers, c.n_heads, c.n_kv_heads, tm_llama_head_dim(&c));
+	printf("ffn              %d\nvocabulary       %d\ncontext          %d\n", c.ffn_dim,
+	       c.vocab_size, c.max_seq_len);
+	printf("rope             theta %g%s\n", c.rope_theta,
+	       c.rope_scaling ? ", Llama 3.1 scaling (factor 8, 1, 4, 8192)" : "");
+	printf("parameters       %" PRId64 " (%.2fB)\n", n, n / 1e9);
+	printf("non-embedding    %" PRId64 "\n", ne);
+	printf("flops/token      %.4g (T=2048: 6N + attention)\n", tm_llama_flops_per_token(&c, 2048));
+	printf("training memory  %.1f GiB (fp32 parameters, gradients, 2 AdamW moments)\n",
+	       16.0 * (double)n / (1u << 30));
+}
 
 static void on_step(void *arg, const struct tm_train_step_info *s)
 {
@@ -96,6 +125,11 @@ int main(int argc, char **argv)
 		       opts, &argc, argv);
 	if (argc > 1)
 		usage_error(synopsis, opts, "unexpected argument '%s'", argv[1]);
+	if (opt_describe) {
+		describe();
+		tm_cmd_finish_stdout();
+		return TM_EXIT_OK;
+	}
 	if (!opt_mix || !opt_out)
 		usage_error(synopsis, opts, "--mix and -o are required");
 	if (opt_keep < 1 || opt_threads < 0 || opt_clip <= 0)

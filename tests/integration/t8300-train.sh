@@ -48,6 +48,15 @@ test_expect_success 'usage: --mix and -o are required; a missing source is named
 	grep -q "books" err
 '
 
+test_expect_success '--describe: the published shapes and their parameter counts' '
+	tamis train --model 8b --describe >d8 &&
+	grep -q "^parameters *8030261248 (8.03B)" d8 &&
+	tamis train --model 70b --describe | grep -q "^parameters *70553706496 (70.55B)" &&
+	tamis train --model 405b --describe | grep -q "^parameters *405853388800 (405.85B)" &&
+	grep -q "^heads *32 (kv 8, head dim 128)" d8 &&
+	tm_exit_is 1 tamis train --model 7b --describe 2>err && grep -q "unknown model" err
+'
+
 test_expect_success 'a whole run: every step logged, evaluations per source, LR to zero' '
 	tamis train $T -o full --stats full.sqlite --keep 100 &&
 	test $(sqlite3 full.sqlite "SELECT count(*) FROM train_steps") = 24 &&
