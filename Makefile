@@ -68,6 +68,7 @@ LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,--push-state,--
 	  -lcublasLt -lcublas -lcudart -lstdc++ -Wl,--pop-state
 endif
 CUDA_OBJ = $(patsubst %.cu,$(B)/%.o,$(CUDA_SRC))
+CUDA_TOOLS = $(if $(NVCC),$(B)/tests/cuda-check)
 
 ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 
@@ -108,7 +109,7 @@ MAN = $(wildcard docs/man/*.1)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(CMD_BIN)
+all: $(CMD_BIN) $(CUDA_TOOLS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -139,6 +140,12 @@ $(B)/tests/u-%: $(B)/tests/unit/u-%.o $(TAP_OBJ) $(LIBTAMIS)
 # becomes $(B)/tests/NAME.
 TEST_TOOLS = $(patsubst tests/torch/%.c,$(B)/tests/%,$(wildcard tests/torch/*.c))
 $(TEST_TOOLS): $(B)/tests/%: $(B)/tests/torch/%.o $(LIBTAMIS)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The CUDA backend's checks (tests/cuda/cuda-check.c: kernels, the model
+# against the CPU one, training side by side, throughput), built with it;
+# run on a GPU by bench/gpu.sh.
+$(B)/tests/cuda-check: $(B)/tests/cuda/cuda-check.o $(LIBTAMIS)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The fuzz targets, built with the normal compiler and a driver that replays
