@@ -15,6 +15,9 @@
  *   cuda-check bench preset=120m B=16 T=1024 steps=20 peak=989e12 [recompute=1]
  *                        training steps per second: tokens/s and MFU
  *                        (tm_llama_flops_per_token / peak), one line
+ *   cuda-check config preset=120m T=1024
+ *                        the preset's shape and FLOPs per token, one line
+ *                        of key=value words (no device needed)
  *
  * Errors are max|cuda - ref| / max|ref| per array (so an array's small
  * entries are not held to a relative bound that bf16 cannot meet).
@@ -572,6 +575,25 @@ static void run_bench(const char *preset, int B, int T, int steps, double peak, 
 	free(tok), free(tg);
 }
 
+/* A preset's shape as key=value words, for bench/gpu_torch.py to build the
+ * same model, and its training FLOPs per token at T. */
+static int print_config(const char *preset, int T)
+{
+	struct tm_llama_config c;
+
+	if (tm_llama_preset(preset, &c) < 0) {
+		fprintf(stderr, "cuda-check: unknown preset '%s'\n", preset);
+		return 2;
+	}
+	printf("dim=%d layers=%d heads=%d kv=%d ffn=%d vocab=%d eps=%g theta=%g scaling=%d "
+	       "factor=%g low=%g high=%g orig=%d params=%" PRId64 " flops_per_token=%.6e\n",
+	       c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.ffn_dim, c.vocab_size, c.norm_eps,
+	       c.rope_theta, c.rope_scaling, c.rope_factor, c.rope_low_freq_factor,
+	       c.rope_high_freq_factor, c.rope_original_max_pos, tm_llama_num_params(&c),
+	       tm_llama_flops_per_token(&c, T));
+	return 0;
+}
+
 static const char *arg(int argc, char **argv, const char *key, const char *def)
 {
 	size_t n = strlen(key);
@@ -589,9 +611,13 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
-		fprintf(stderr, "usage: cuda-check kernels|model|train|bench [key=value...]\n");
+		fprintf(stderr, "usage: cuda-check kernels|model|train|bench|config "
+			"[key=value...]\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "config"))	/* no device needed */
+		return print_config(arg(argc, argv, "preset", "120m"),
+				    atoi(arg(argc, argv, "T", "1024")));
 	n = tm_cuda_devices(&why);
 	if (n <= 0) {
 		fprintf(stderr, "cuda-check: no usable CUDA device (%s)\n", why);
