@@ -20,7 +20,7 @@ probe=$?
 if grep -q "no CUDA backend\|no usable CUDA device" probe.err; then
 	test_expect_success 'no GPU here: --device cuda fails at once, exit 1, saying why' '
 		test $probe = 1 &&
-		grep -q "^tamis-train: --device cuda: \(this build has no CUDA backend\|no usable CUDA device (.*)\)$" probe.err &&
+		grep -q "^tamis-train: --device cuda: \(this build has no CUDA backend\|no usable CUDA device\) (.*)$" probe.err &&
 		! test -e probe
 	'
 	# the reason, as a TAP comment
