@@ -34,29 +34,54 @@
 #
 # usage: bench/gpu.sh          env: GPU_BUDGET, PEAK, PY (python3 with torch)
 #
-# The cli part reads five WARC files (856 KiB) from $TAMIS_DATA/warc, by
-# default ../shared/data, which does not travel to a lent device machine:
-# before the call, `bench/gpu.sh --stage-data` copies them into
-# bench/work/gpu-data (ignored by git), and the call names that folder in
-# `carry`; gpu.sh uses it when it is there.  Without them t8110 skips its
-# GPU half and says so.
+# A lent machine has CUDA, PyTorch and transformers but maybe not tamis's
+# build dependencies (libxml2, ICU, OpenBLAS, ...: nothing can be installed
+# there), and it does not get ../shared.  So, on the build machine, before
+# the call:
+#
+#   bench/gpu.sh --stage     make, then pack bin/, the test drivers, the
+#                            shared libraries they need (not glibc, not
+#                            CUDA's), sqlite3 and the five WARC inputs of
+#                            t8110 into bench/work/gpu-stage.tar.xz
+#
+# and name bench/work/gpu-stage.tar.xz in the call's `carry`.  There,
+# gpu.sh unpacks it, builds with make when pkg-config finds every
+# dependency, and otherwise runs the staged programs (LD_LIBRARY_PATH).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-STAGE=bench/work/gpu-data
-if [ "${1:-}" = --stage-data ]; then
+STAGE=bench/work/gpu-stage
+PKGS="zlib libzstd libxml-2.0 libcurl sqlite3 icu-uc icu-i18n jansson libxxhash libisal libcrypto openblas"
+if [ "${1:-}" = --stage ]; then
+	set -e
+	make -j"$(nproc)" all build/tests/hf-dump build/tests/model-dump
+	test -x build/tests/cuda-check || { echo "gpu.sh: no nvcc here: nothing to stage" >&2; exit 1; }
+	rm -rf "$STAGE" "$STAGE.tar.xz"
+	mkdir -p "$STAGE/bin" "$STAGE/tests" "$STAGE/lib"
+	cp bin/* "$(command -v sqlite3)" "$STAGE/bin/"
+	cp build/tests/cuda-check build/tests/hf-dump build/tests/model-dump "$STAGE/tests/"
+	# the shared libraries, but glibc's, the compiler's and CUDA's (the GPU machine's own)
+	ldd "$STAGE"/bin/* "$STAGE"/tests/* 2>/dev/null | awk '$3 ~ /^\// { print $3 }' | sort -u |
+		grep -Ev '/(libc|libm|libpthread|libdl|librt|libresolv|ld-linux[^/]*|libstdc\+\+|libgcc_s)\.so|/cuda' |
+		while read -r l; do cp -L "$l" "$STAGE/lib/"; done
 	src=${TAMIS_DATA:-$ROOT/../shared/data}/warc
-	for f in dolma/sample-0000.warc.gz dolma/sample-0001.warc.gz \
-		resiliparse/warcfile.warc.gz resiliparse/clueweb-quirk.warc.gz whirlwind/whirlwind.warc.gz; do
-		mkdir -p "$STAGE/warc/$(dirname $f)" && cp "$src/$f" "$STAGE/warc/$f" || exit 1
+	for f in dolma/sample-0000.warc.gz dolma/sample-0001.warc.gz resiliparse/warcfile.warc.gz \
+		resiliparse/clueweb-quirk.warc.gz whirlwind/whirlwind.warc.gz; do
+		mkdir -p "$STAGE/data/warc/$(dirname $f)"
+		cp "$src/$f" "$STAGE/data/warc/$f"
 	done
-	echo "gpu.sh: staged in $STAGE ($(du -sh $STAGE | cut -f1)); carry it: [\"$STAGE\"]"
+	git describe --always --dirty >"$STAGE/REV" 2>/dev/null || echo unknown >"$STAGE/REV"
+	tar -C bench/work -cJf "$STAGE.tar.xz" gpu-stage
+	rm -rf "$STAGE"
+	echo "gpu.sh: staged $STAGE.tar.xz ($(du -h "$STAGE.tar.xz" | cut -f1)); carry it: [\"$STAGE.tar.xz\"]"
 	exit 0
 fi
-if [ -z "${TAMIS_DATA:-}" ] && [ -d "$STAGE/warc" ]; then
-	export TAMIS_DATA=$ROOT/$STAGE
+if [ -f "$STAGE.tar.xz" ]; then
+	rm -rf "$STAGE" && tar -C bench/work -xJf "$STAGE.tar.xz"
+	[ -z "${TAMIS_DATA:-}" ] && export TAMIS_DATA=$ROOT/$STAGE/data
 fi
+
 RES=${OUT:-$ROOT/bench/work/gpu}
 LOGS=$ROOT/bench/work/gpu-logs	# one per part; $RES gets them joined (few files come back)
 rm -rf "$LOGS"
@@ -116,13 +141,36 @@ say "device: $GPU; peak bf16 $PEAK FLOP/s; budget ${BUDGET}s; python $PY"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,power.limit --format=csv \
 	>"$RES/nvidia-smi.txt" 2>&1
 
-part build 150 make -j16 ${GENCODE:+CUDA_GENCODE="$GENCODE"} all build/tests/hf-dump \
-	build/tests/model-dump
-if [ ! -x "$CHECK" ] || [ ! -x bin/tamis-train ]; then
-	say "the build failed: nothing else can run"
+# build here when every dependency is here; else the staged programs
+use_stage() {
+	local cu
+	mkdir -p bin build/tests &&
+	cp "$STAGE"/bin/tamis* bin/ && cp "$STAGE"/tests/* build/tests/ || return 1
+	export PATH=$ROOT/$STAGE/bin:$PATH
+	cu=/usr/local/cuda/lib64
+	[ -e $cu/libcublas.so.13 ] ||
+		cu=$(dirname "$(find / -xdev -name 'libcublas.so.13*' 2>/dev/null | head -1)" 2>/dev/null)
+	export LD_LIBRARY_PATH=$ROOT/$STAGE/lib:$cu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	bin/tamis-train --help >/dev/null && "$CHECK" config >/dev/null &&
+	echo "libraries from $STAGE/lib and $cu"
+}
+if pkg-config --exists $PKGS 2>/dev/null && command -v nvcc >/dev/null; then
+	part build 150 make -j16 ${GENCODE:+CUDA_GENCODE="$GENCODE"} all build/tests/hf-dump \
+		build/tests/model-dump
+elif [ -d "$STAGE/bin" ]; then
+	say "build: pkg-config lacks some of: $PKGS; using the staged programs"
+	if use_stage >"$LOGS/stage.log" 2>&1; then	# in this shell: its exports stay
+		say "stage: ok ($(tail -1 "$LOGS/stage.log"))"
+	else
+		cat "$LOGS/stage.log"
+		say "stage: FAIL: the staged programs do not run here (see gpu.log)"
+		exit 1
+	fi
+else
+	say "build: impossible here (pkg-config lacks some of: $PKGS) and nothing staged" \
+		"(bench/gpu.sh --stage on the build machine, then carry $STAGE.tar.xz)"
 	exit 1
 fi
-
 part kernels 30 "$CHECK" kernels
 part model 45 "$CHECK" model
 part train 45 "$CHECK" train steps=50
@@ -148,7 +196,8 @@ part hf 25 env TAMIS_PYTHON="$PY" TAMIS_BIN="$ROOT/bin" TAMIS_SRC="$ROOT" \
 
 # the table
 {
-	echo "### $(date -u +%Y-%m-%d) $GPU, $(git rev-parse --short HEAD 2>/dev/null)"
+	rev=$(git describe --always --dirty 2>/dev/null || cat "$STAGE/REV" 2>/dev/null)
+	echo "### $(date -u +%Y-%m-%d) $GPU, tamis $rev"
 	echo
 	echo "| trainer | model | B x T | tokens/s | MFU | step s | memory GiB | notes |"
 	echo "|---|---|---|---|---|---|---|---|"

@@ -34,7 +34,7 @@ test_expect_success 'with a GPU, the probe got as far as the plan (and failed th
 '
 
 if ! [ -f "$W/whirlwind/whirlwind.warc.gz" ]; then
-	test_skip "the WARC inputs are not in $W (bench/gpu.sh --stage-data)"
+	test_skip "the WARC inputs are not in $W (bench/gpu.sh --stage packs them)"
 	test_done
 	exit
 fi
