@@ -54,8 +54,11 @@ def main():
                       rope_scaling=scaling, tie_word_embeddings=False, attention_bias=False,
                       mlp_bias=False, use_cache=False)
     torch.manual_seed(1)
-    model = LlamaForCausalLM._from_config(cfg, attn_implementation="sdpa",
-                                          torch_dtype=torch.float32).cuda()
+    try:
+        model = LlamaForCausalLM._from_config(cfg, attn_implementation="sdpa")
+    except (TypeError, ValueError):  # an older or newer signature
+        model = LlamaForCausalLM(cfg)
+    model = model.float().cuda()
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.95),
                             weight_decay=0.1, eps=1e-8, fused=True)

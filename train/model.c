@@ -434,9 +434,15 @@ void tm_model_init_block(const struct tm_llama_config *c, uint64_t seed, float *
 	size_t nt = tm_llama_tensors(c, NULL, 0);
 	struct tm_llama_tensor *t = tm_xcalloc(nt, sizeof(*t));
 	struct init_job j = { t, nt, c->n_layers, params, init_key(seed) };
+	struct spread s = { NULL, init_range, &j, tm_llama_num_params(c) };
+	struct tm_team *team = tm_team_new(tm_ncpus());
 
 	tm_llama_tensors(c, t, nt);
-	init_range(&j, 0, tm_llama_num_params(c));
+	if (team)
+		tm_team_run(team, spread_part, &s);
+	else
+		init_range(&j, 0, s.count);
+	tm_team_free(team);
 	free(t);
 }
 
