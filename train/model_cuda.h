@@ -97,6 +97,18 @@ void tm_cuda_check_attention(int B, int T, int H, int KV, int hd, const float *q
 			     const int32_t *doc, const float *dout, float *out, float *lse,
 			     float *dqkv);
 void tm_cuda_check_matmul(int M, int N, int K, const float *A, const float *W, float *C);
+/* Embedding rows out of emb [V, D] for tok [N] into x [N, D]; gemb [V, D]
+ * (zeroed first) += each row of dx at its token. */
+void tm_cuda_check_embed(int N, int D, int V, const float *emb, const int32_t *tok,
+			 const float *dx, float *x, float *gemb);
+/* The sum of squares of g [n] (the gradient norm's reduction), in double. */
+double tm_cuda_check_sumsq(int64_t n, const float *g);
+/* One clip + AdamW step on p, m1, m2 [n] in place (tm_cmodel_adamw's kernel);
+ * p16 gets the bf16 copy, widened back to float. */
+void tm_cuda_check_adamw(int64_t n, float *p, float *m1, float *m2, const float *g,
+			 const unsigned char *decay, int64_t step, double lr, double beta1,
+			 double beta2, double eps, double weight_decay, double clip_factor,
+			 float *p16);
 
 #ifdef __cplusplus
 }

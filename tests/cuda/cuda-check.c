@@ -25,6 +25,10 @@
  * in bench/RESULTS.md when changing them):
  *   fp32 kernels (RMSNorm, RoPE, SwiGLU, cross-entropy, attention): 1e-4
  *   bf16 matrix product (inputs rounded to bf16, K = 320): 1e-2
+ *   embedding gather exact, scatter-add 1e-6 (atomics: any order)
+ *   gradient norm 1e-9 relative to tm_grad_norm; clip + AdamW against
+ *   tm_grad_clip + tm_adamw_update themselves: 1e-6 (fma contraction),
+ *   its bf16 copy 4e-3
  *   whole model, bf16 products vs the fp32 CPU model: loss 1e-2
  *   relative, logits 3e-2, each gradient tensor 1e-1
  *   training: every step's loss 1e-2 relative
@@ -327,6 +331,66 @@ static void k_matmul(int M, int N, int K)
 	free(A), free(W), free(C), free(r);
 }
 
+static void k_embed(int N, int D, int V)
+{
+	float *emb = randn((size_t)V * D, 1), *dx = randn((size_t)N * D, 1);
+	float *x = zeros((size_t)N * D), *g = zeros((size_t)V * D);
+	int32_t *tok = tm_xcalloc(N, sizeof(int32_t));
+	double *rx = calloc((size_t)N * D, 8), *rg = calloc((size_t)V * D, 8);
+
+	for (int i = 0; i < N; i++)	/* repeats on purpose: the scatter-add must sum them */
+		tok[i] = (int32_t)(uni() * V / 4);
+	tm_cuda_check_embed(N, D, V, emb, tok, dx, x, g);
+	for (int i = 0; i < N; i++)
+		for (int d = 0; d < D; d++) {
+			rx[(size_t)i * D + d] = emb[(size_t)tok[i] * D + d];
+			rg[(size_t)tok[i] * D + d] += dx[(size_t)i * D + d];
+		}
+	check("embedding gather", x, rx, (size_t)N * D, 0);
+	check("embedding scatter-add", g, rg, (size_t)V * D, 1e-6);
+	free(emb), free(dx), free(x), free(g), free(tok), free(rx), free(rg);
+}
+
+/* The gradient norm and clip + AdamW against optim.c's own functions. */
+static void k_optim(int64_t n)
+{
+	struct tm_adamw o;
+	float *p = randn(n, 0.05f), *g = randn(n, 0.3f), *gc = zeros(n), *m1 = randn(n, 0.01f);
+	float *m2 = zeros(n), *gp = zeros(n), *g1 = zeros(n), *g2 = zeros(n), *p16 = zeros(n);
+	unsigned char *dec = tm_xcalloc(n, 1);
+	double norm, gs, e;
+
+	for (int64_t i = 0; i < n; i++) {
+		m2[i] = (float)(uni() * 1e-3);
+		dec[i] = i % 3 != 0;
+	}
+	memcpy(gp, p, n * sizeof(float));
+	memcpy(g1, m1, n * sizeof(float));
+	memcpy(g2, m2, n * sizeof(float));
+	memcpy(gc, g, n * sizeof(float));
+	norm = tm_grad_norm(g, n);
+	gs = tm_cuda_check_sumsq(n, g);
+	e = fabs(sqrt(gs) - norm) / norm;
+	printf("  %-44s err %.2e  tol %.0e  %s\n", "gradient norm (double reduction)", e, 1e-9,
+	       e <= 1e-9 ? "ok" : "FAIL");
+	failures += !(e <= 1e-9);
+	/* optim.c on the host, with its own clipping (max norm 1: it clips) */
+	memset(&o, 0, sizeof(o));
+	o.beta1 = 0.9, o.beta2 = 0.95, o.eps = 1e-8, o.weight_decay = 0.1;
+	o.n = n, o.m = m1, o.v = m2, o.decay = dec, o.step = 6;
+	tm_grad_clip(gc, n, norm, 1.0);
+	tm_adamw_update(&o, p, gc, 3e-4);
+	tm_cuda_check_adamw(n, gp, g1, g2, g, dec, o.step, 3e-4, 0.9, 0.95, 1e-8, 0.1,
+			    1.0 / (norm + 1e-6), p16);
+	/* not bit for bit: nvcc contracts a * b + c into fma */
+	check_f("adamw parameters (clipped, step 7)", gp, p, n, 1e-6);
+	check_f("adamw first moments", g1, m1, n, 1e-6);
+	check_f("adamw second moments", g2, m2, n, 1e-6);
+	check_f("adamw bf16 copy", p16, p, n, 4e-3);
+	free(p), free(g), free(gc), free(m1), free(m2), free(gp), free(g1), free(g2), free(p16);
+	free(dec);
+}
+
 static void run_kernels(void)
 {
 	printf("kernels against float64 references\n");
@@ -342,6 +406,8 @@ static void run_kernels(void)
 	k_attention(2, 70, 2, 2, 128, false);
 	k_attention(1, 300, 8, 2, 64, true);
 	k_matmul(100, 70, 320);
+	k_embed(300, 96, 200);
+	k_optim(1000003);
 }
 
 /* ---- the whole model against the CPU model ---- */

@@ -119,6 +119,14 @@ __global__ static void k_to_bf16(bf16 *y, const float *x, int64_t n)
 		y[i] = __float2bfloat16(x[i]);
 }
 
+__global__ static void k_from_bf16(float *y, const bf16 *x, int64_t n)
+{
+	int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+
+	for (; i < n; i += (int64_t)gridDim.x * blockDim.x)
+		y[i] = __bfloat162float(x[i]);
+}
+
 static void to_bf16(bf16 *y, const float *x, int64_t n)
 {
 	k_to_bf16<<<(unsigned)std::min<int64_t>(cdiv(n, 256), 65535), 256>>>(y, x, n);
@@ -1201,28 +1209,42 @@ extern "C" void tm_cmodel_backward(struct tm_cmodel *m, float loss_scale)
 	CK(cudaDeviceSynchronize());
 }
 
-extern "C" double tm_cmodel_grad_norm(struct tm_cmodel *m)
+/* sum g^2 over n floats, through the scalar *acc on the device. */
+static double sumsq(double *acc, const float *g, int64_t n)
 {
 	double s = 0;
 
-	CK(cudaMemset(m->dsc, 0, sizeof(double)));
-	k_sumsq<<<(unsigned)std::min<int64_t>(cdiv(m->nparams, 256), 4096), 256>>>(
-		m->dsc, m->grads, m->nparams);
+	CK(cudaMemset(acc, 0, sizeof(double)));
+	k_sumsq<<<(unsigned)std::min<int64_t>(cdiv(n, 256), 4096), 256>>>(acc, g, n);
 	LAUNCHED();
-	CK(cudaMemcpy(&s, m->dsc, sizeof(double), cudaMemcpyDeviceToHost));
-	return sqrt(s);
+	CK(cudaMemcpy(&s, acc, sizeof(double), cudaMemcpyDeviceToHost));
+	return s;
+}
+
+extern "C" double tm_cmodel_grad_norm(struct tm_cmodel *m)
+{
+	return sqrt(sumsq(m->dsc, m->grads, m->nparams));
+}
+
+/* The step's constants as optim.c computes them, then the fused kernel. */
+static void adamw(float *p32, bf16 *p16, float *m1, float *m2, const float *g,
+		  const unsigned char *decay, int64_t n, int64_t step, double lr, double beta1,
+		  double beta2, double eps, double weight_decay, double clip_factor)
+{
+	double bc1 = 1.0 - pow(beta1, (double)step), bc2 = 1.0 - pow(beta2, (double)step);
+
+	k_adamw<<<(unsigned)std::min<int64_t>(cdiv(n, 256), 65535), 256>>>(
+		p32, p16, m1, m2, g, decay, n, beta1, beta2, eps, (float)(1.0 - lr * weight_decay),
+		lr / bc1, sqrt(bc2), clip_factor);
+	LAUNCHED();
+	CK(cudaDeviceSynchronize());
 }
 
 extern "C" void tm_cmodel_adamw(struct tm_cmodel *m, int64_t step, double lr, double beta1,
 				double beta2, double eps, double weight_decay, double clip_factor)
 {
-	double bc1 = 1.0 - pow(beta1, (double)step), bc2 = 1.0 - pow(beta2, (double)step);
-
-	k_adamw<<<(unsigned)std::min<int64_t>(cdiv(m->nparams, 256), 65535), 256>>>(
-		m->p32, m->p16, m->m1, m->m2, m->grads, m->decay, m->nparams, beta1, beta2, eps,
-		(float)(1.0 - lr * weight_decay), lr / bc1, sqrt(bc2), clip_factor);
-	LAUNCHED();
-	CK(cudaDeviceSynchronize());
+	adamw(m->p32, m->p16, m->m1, m->m2, m->grads, m->decay, m->nparams, step, lr, beta1,
+	      beta2, eps, weight_decay, clip_factor);
 }
 
 /* ---- kernel checks (model_cuda.h) ---- */
@@ -1367,4 +1389,54 @@ extern "C" void tm_cuda_check_matmul(int M, int N, int K, const float *A, const 
 	CK(cudaFree(dw));
 	CK(cudaFree(ha));
 	CK(cudaFree(hw));
+}
+
+extern "C" void tm_cuda_check_embed(int N, int D, int V, const float *emb, const int32_t *tok,
+				    const float *dx, float *x, float *gemb)
+{
+	float *de = up(emb, (size_t)V * D), *ddx = up(dx, (size_t)N * D);
+	float *dxo = up<float>(NULL, (size_t)N * D), *dg = up<float>(NULL, (size_t)V * D);
+	int32_t *dt = up(tok, N);
+
+	k_embed<<<N, 256>>>(dxo, de, dt, D);
+	LAUNCHED();
+	k_embed_bwd<<<N, 256>>>(dg, ddx, dt, D);
+	LAUNCHED();
+	down(x, dxo, (size_t)N * D);
+	down(gemb, dg, (size_t)V * D);
+	CK(cudaFree(de));
+	CK(cudaFree(ddx));
+	CK(cudaFree(dt));
+}
+
+extern "C" double tm_cuda_check_sumsq(int64_t n, const float *g)
+{
+	float *dg = up(g, (size_t)n);
+	double *acc = up<double>(NULL, 1), s = sumsq(acc, dg, n);
+
+	CK(cudaFree(dg));
+	CK(cudaFree(acc));
+	return s;
+}
+
+extern "C" void tm_cuda_check_adamw(int64_t n, float *p, float *m1, float *m2, const float *g,
+				    const unsigned char *decay, int64_t step, double lr,
+				    double beta1, double beta2, double eps, double weight_decay,
+				    double clip_factor, float *p16)
+{
+	float *dp = up(p, (size_t)n), *d1 = up(m1, (size_t)n), *d2 = up(m2, (size_t)n);
+	float *dg = up(g, (size_t)n), *wide = up<float>(NULL, (size_t)n);
+	unsigned char *dd = up(decay, (size_t)n);
+	bf16 *h = up<bf16>(NULL, (size_t)n);
+
+	adamw(dp, h, d1, d2, dg, dd, n, step, lr, beta1, beta2, eps, weight_decay, clip_factor);
+	k_from_bf16<<<(unsigned)std::min<int64_t>(cdiv(n, 256), 65535), 256>>>(wide, h, n);
+	LAUNCHED();
+	down(p, dp, (size_t)n);
+	down(m1, d1, (size_t)n);
+	down(m2, d2, (size_t)n);
+	down(p16, wide, (size_t)n);
+	CK(cudaFree(dg));
+	CK(cudaFree(dd));
+	CK(cudaFree(h));
 }
