@@ -78,7 +78,11 @@ if [ "${1:-}" = --stage ]; then
 	exit 0
 fi
 if [ -f "$STAGE.tar.xz" ]; then
-	rm -rf "$STAGE" && tar -C bench/work -xJf "$STAGE.tar.xz"
+	rm -rf "$STAGE"
+	# without xz on the machine, python's tarfile reads it (lzma)
+	tar -C bench/work -xJf "$STAGE.tar.xz" 2>/dev/null ||
+		python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+			"$STAGE.tar.xz" bench/work
 	[ -z "${TAMIS_DATA:-}" ] && export TAMIS_DATA=$ROOT/$STAGE/data
 fi
 
