@@ -11,6 +11,10 @@
 #
 # Knobs: DEVELOPER=1 (warnings are errors), SANITIZE=address,undefined,
 # OUT=dir (build outputs go to dir/bin and dir/build), V=1 (show commands).
+# CUDA: with nvcc on PATH (or in CUDA_HOME, default /usr/local/cuda) the
+# trainer's CUDA backend (train/cuda/*.cu) is built in and `tamis train
+# --device cuda` works; NVCC= builds without it.  CUDA_GENCODE picks the
+# GPU architectures (default sm_80 and sm_90, with sm_90 PTX).
 
 PREFIX ?= /usr/local
 OUT ?= .
@@ -46,10 +50,31 @@ BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
+CUDA_HOME ?= /usr/local/cuda
+NVCC ?= $(shell command -v nvcc 2>/dev/null || \
+	  { test -x $(CUDA_HOME)/bin/nvcc && echo $(CUDA_HOME)/bin/nvcc; })
+CUDA_GENCODE ?= -gencode arch=compute_80,code=sm_80 \
+	-gencode arch=compute_90,code=[sm_90,compute_90]
+NVCC_FLAGS = -std=c++17 -O2 -lineinfo $(CUDA_GENCODE) -Ilib -Itrain -MMD -MP \
+	-Xcompiler -Wall,-Wextra,-fno-strict-aliasing
+ifeq ($(DEVELOPER),1)
+NVCC_FLAGS += -Werror all-warnings -Xcompiler -Werror
+endif
+ifneq ($(NVCC),)
+CUDA_SRC = $(wildcard train/cuda/*.cu)
+BASE_CFLAGS += -DTM_HAVE_CUDA
+# as-needed: only the programs that call the trainer load the CUDA libraries
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,--push-state,--as-needed \
+	  -lcublasLt -lcublas -lcudart -lstdc++ -Wl,--pop-state
+endif
+CUDA_OBJ = $(patsubst %.cu,$(B)/%.o,$(CUDA_SRC))
+CUDA_TOOLS = $(if $(NVCC),$(B)/tests/cuda-check)
+
 ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 
 ifneq ($(V),1)
 Q_CC = @echo '   CC    ' $@;
+Q_NVCC = @echo '   NVCC  ' $@;
 Q_AR = @echo '   AR    ' $@;
 Q_LD = @echo '   LINK  ' $@;
 endif
@@ -58,7 +83,9 @@ B = $(OUT)/build
 BIN = $(OUT)/bin
 
 LIB_SRC = $(wildcard lib/*.c filters/*.c dedup/*.c train/*.c)
-LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+# The CUDA objects (when nvcc is there) go into libtamis.a too: they call
+# into it (llama.h) and trainer.o calls them, one archive resolves both ways.
+LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(CUDA_OBJ)
 LIBTAMIS = $(B)/libtamis.a
 
 CMD_COMMON_SRC = cmd/common.c
@@ -82,11 +109,15 @@ MAN = $(wildcard docs/man/*.1)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(CMD_BIN)
+all: $(CMD_BIN) $(CUDA_TOOLS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(Q_NVCC)$(NVCC) $(NVCC_FLAGS) -c -o $@ $<
 
 $(LIBTAMIS): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -109,6 +140,12 @@ $(B)/tests/u-%: $(B)/tests/unit/u-%.o $(TAP_OBJ) $(LIBTAMIS)
 # becomes $(B)/tests/NAME.
 TEST_TOOLS = $(patsubst tests/torch/%.c,$(B)/tests/%,$(wildcard tests/torch/*.c))
 $(TEST_TOOLS): $(B)/tests/%: $(B)/tests/torch/%.o $(LIBTAMIS)
+	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The CUDA backend's checks (tests/cuda/cuda-check.c: kernels, the model
+# against the CPU one, training side by side, throughput), built with it;
+# run on a GPU by bench/gpu.sh.
+$(B)/tests/cuda-check: $(B)/tests/cuda/cuda-check.o $(LIBTAMIS)
 	$(Q_LD)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The fuzz targets, built with the normal compiler and a driver that replays

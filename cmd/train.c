@@ -8,16 +8,20 @@
 #include "trainer.h"
 #include "llama.h"
 #include "stats.h"
+#ifdef TM_HAVE_CUDA
+#include "model_cuda.h"
+#endif
 
 #include <math.h>
 
 static const char synopsis[] = "tamis train [options] --mix PLAN -o DIR";
 
 static const char *opt_mix, *opt_shards, *opt_out, *opt_model = "tiny", *opt_init, *opt_stats;
+static const char *opt_device = "cpu";
 static long opt_threads, opt_seed = 1, opt_max_steps = -1, opt_ckpt = 100, opt_keep = 2;
 static long opt_log = 10, opt_fault = -1;
 static double opt_clip = 1.0, opt_spike = 3.0;
-static bool opt_quiet, opt_describe;
+static bool opt_quiet, opt_describe, opt_recompute;
 static struct tm_strlist opt_set;
 
 static const struct tm_option opts[] = {
@@ -31,6 +35,10 @@ static const struct tm_option opts[] = {
 	  "tiny (default), 16m, 120m, 1b, 8b, 70b or 405b (vocabulary: the shards')" },
 	{ TM_OPT_STRING, 0, "init", &opt_init, "DIR",
 	  "start from this checkpoint or Hugging Face Llama directory" },
+	{ TM_OPT_STRING, 0, "device", &opt_device, "cpu|cuda",
+	  "where to train: cpu (fp32, default) or cuda (bf16 on GPU 0)" },
+	{ TM_OPT_FLAG, 0, "recompute", &opt_recompute, NULL,
+	  "cuda: recompute FFN activations in backward (less memory)" },
 	{ TM_OPT_INT, 'j', "threads", &opt_threads, "N", "threads (default: all cores)" },
 	{ TM_OPT_INT, 0, "seed", &opt_seed, "S", "seed of the initial parameters (default 1)" },
 	{ TM_OPT_INT, 0, "max-steps", &opt_max_steps, "N",
@@ -118,10 +126,11 @@ int main(int argc, char **argv)
 		       "token shards through a mixture plan: its phases (main, anneal, ...)\n"
 		       "with token budgets, source weights and learning-rate shape.  AdamW\n"
 		       "(0.9, 0.95, weight decay 0.1), gradient clipping, fp32 on the CPU\n"
-		       "with OpenBLAS.  Checkpoints are Hugging Face Llama directories plus\n"
-		       "the optimizer state, written atomically; a rerun resumes bit for bit;\n"
-		       "a NaN or a loss spike rolls back to the last checkpoint and skips\n"
-		       "the batch.  Steps and evaluations go to --stats.\n",
+		       "with OpenBLAS, or bf16 on a GPU with --device cuda.  Checkpoints are\n"
+		       "Hugging Face Llama directories plus the optimizer state, written\n"
+		       "atomically; a rerun resumes bit for bit; a NaN or a loss spike rolls\n"
+		       "back to the last checkpoint and skips the batch.  Steps and\n"
+		       "evaluations go to --stats.\n",
 		       opts, &argc, argv);
 	if (argc > 1)
 		usage_error(synopsis, opts, "unexpected argument '%s'", argv[1]);
@@ -134,6 +143,20 @@ int main(int argc, char **argv)
 		usage_error(synopsis, opts, "--mix and -o are required");
 	if (opt_keep < 1 || opt_threads < 0 || opt_clip <= 0)
 		usage_error(synopsis, opts, "--keep >= 1, --threads >= 0 and --clip > 0");
+	if (strcmp(opt_device, "cpu") && strcmp(opt_device, "cuda"))
+		usage_error(synopsis, opts, "--device is cpu or cuda, not '%s'", opt_device);
+	if (!strcmp(opt_device, "cuda")) {
+#ifdef TM_HAVE_CUDA
+		const char *why = NULL;
+
+		/* before the plan and shards load: say at once when there is no GPU */
+		if (tm_cuda_devices(&why) <= 0)
+			die("--device cuda: no usable CUDA device (%s)", why);
+#else
+		die("--device cuda: this build has no CUDA backend (nvcc was not found when it "
+		    "was built; see train/README.md)");
+#endif
+	}
 	if (!opt_stats)
 		opt_stats = getenv("TAMIS_STATS");
 	if (opt_stats && *opt_stats) {
@@ -148,6 +171,8 @@ int main(int argc, char **argv)
 	o.init = opt_init;
 	o.out = opt_out;
 	o.threads = (int)opt_threads;
+	o.cuda = !strcmp(opt_device, "cuda");
+	o.recompute = opt_recompute;
 	o.seed = (uint64_t)opt_seed;
 	o.max_steps = opt_max_steps;
 	o.ckpt_every = opt_ckpt;

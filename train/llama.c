@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const tm_llama_preset_names[] = {
@@ -169,4 +170,24 @@ void tm_llama_rope_freqs(const struct tm_llama_config *c, double *inv_freq)
 		}
 		inv_freq[i] = f;
 	}
+}
+
+int tm_llama_rope_tables(const struct tm_llama_config *c, int T, float *cos_out, float *sin_out)
+{
+	int half = tm_llama_head_dim(c) / 2, p, i;
+	double *inv = malloc(half * sizeof(*inv));
+
+	if (!inv)
+		return -1;
+	tm_llama_rope_freqs(c, inv);
+	for (p = 0; p < T; p++) {
+		for (i = 0; i < half; i++) {
+			double angle = p * inv[i];
+
+			cos_out[(size_t)p * half + i] = (float)cos(angle);
+			sin_out[(size_t)p * half + i] = (float)sin(angle);
+		}
+	}
+	free(inv);
+	return 0;
 }

@@ -109,4 +109,12 @@ double tm_llama_flops_per_token(const struct tm_llama_config *c, int T);
  */
 void tm_llama_rope_freqs(const struct tm_llama_config *c, double *inv_freq);
 
+/*
+ * The RoPE tables for positions [0, T): cos and sin of pos * inv_freq[i],
+ * [T, head_dim / 2] each, computed in double and rounded to float (the
+ * CPU and CUDA models share them, so both rotate by the same floats).
+ * Returns -1 when memory cannot be had.
+ */
+int tm_llama_rope_tables(const struct tm_llama_config *c, int T, float *cos_out, float *sin_out);
+
 #endif

@@ -204,9 +204,7 @@ struct tm_model *tm_model_new(const struct tm_llama_config *c, int B, int T, int
 {
 	struct tm_model *m;
 	const char *bad = tm_llama_check(c);
-	double *inv;
 	size_t nt;
-	int i, p;
 
 	if (!bad && (B <= 0 || T <= 0))
 		bad = "batch size and sequence length must be positive";
@@ -251,9 +249,8 @@ struct tm_model *tm_model_new(const struct tm_llama_config *c, int B, int T, int
 	m->tokens = calloc((size_t)B * T, sizeof(*m->tokens));
 	m->targets = calloc((size_t)B * T, sizeof(*m->targets));
 	m->doc = calloc((size_t)B * T, sizeof(*m->doc));
-	inv = malloc(m->hd / 2 * sizeof(*inv));
 	if (!m->team || !m->tens || !m->params || !m->grads || !m->pl || !m->gl || !m->a ||
-	    !m->tokens || !m->targets || !m->doc || !inv)
+	    !m->tokens || !m->targets || !m->doc)
 		goto fail;
 	m->mem_floats = layout(m, NULL);
 	m->mem = alloc_floats(m->mem_floats);
@@ -273,20 +270,11 @@ struct tm_model *tm_model_new(const struct tm_llama_config *c, int B, int T, int
 	point_layers(m, m->params, m->pl);
 	point_layers(m, m->grads, m->gl);
 
-	tm_llama_rope_freqs(c, inv);
-	for (p = 0; p < T; p++) {
-		for (i = 0; i < m->hd / 2; i++) {
-			double angle = p * inv[i];
-
-			m->rope_cos[(size_t)p * (m->hd / 2) + i] = (float)cos(angle);
-			m->rope_sin[(size_t)p * (m->hd / 2) + i] = (float)sin(angle);
-		}
-	}
-	free(inv);
+	if (tm_llama_rope_tables(c, T, m->rope_cos, m->rope_sin) < 0)
+		goto fail;
 	*why = NULL;
 	return m;
 fail:
-	free(inv);
 	tm_model_free(m);
 	return NULL;
 }
@@ -402,7 +390,10 @@ static double gauss_at(uint64_t key, uint64_t idx)
 }
 
 struct init_job {
-	struct tm_model *m;
+	const struct tm_llama_tensor *tens;
+	size_t ntens;
+	int L;
+	float *params;
 	uint64_t key;
 };
 
@@ -410,28 +401,49 @@ struct init_job {
 static void init_range(const void *arg, int64_t lo, int64_t hi)
 {
 	const struct init_job *j = arg;
-	struct tm_model *m = j->m;
-	double resid = 0.02 / sqrt(2.0 * m->L);
+	double resid = 0.02 / sqrt(2.0 * j->L);
 	int64_t i;
 	size_t k;
 
-	for (k = 0; k < m->ntens; k++) {
-		const struct tm_llama_tensor *t = &m->tens[k];
+	for (k = 0; k < j->ntens; k++) {
+		const struct tm_llama_tensor *t = &j->tens[k];
 		int64_t a = TM_MAX(lo, t->offset), b = TM_MIN(hi, t->offset + t->numel);
 		double sd = strstr(t->name, "o_proj") || strstr(t->name, "down_proj") ?
 			    resid : 0.02;
 
 		for (i = a; i < b; i++)
-			m->params[i] = t->ndim == 1 ? 1.0f : (float)(sd * gauss_at(j->key, i));
+			j->params[i] = t->ndim == 1 ? 1.0f : (float)(sd * gauss_at(j->key, i));
 	}
+}
+
+static uint64_t init_key(uint64_t seed)
+{
+	return mix64(seed ^ 0x746d5f6d6f64656cULL);	/* "tm_model" */
 }
 
 void tm_model_init(struct tm_model *m, uint64_t seed)
 {
-	struct init_job j = { m, mix64(seed ^ 0x746d5f6d6f64656cULL) };	/* "tm_model" */
+	struct init_job j = { m->tens, m->ntens, m->L, m->params, init_key(seed) };
 
 	for_ranges(m, m->nparams, init_range, &j);
 	m->ready = false;
+}
+
+void tm_model_init_block(const struct tm_llama_config *c, uint64_t seed, float *params)
+{
+	size_t nt = tm_llama_tensors(c, NULL, 0);
+	struct tm_llama_tensor *t = tm_xcalloc(nt, sizeof(*t));
+	struct init_job j = { t, nt, c->n_layers, params, init_key(seed) };
+	struct spread s = { NULL, init_range, &j, tm_llama_num_params(c) };
+	struct tm_team *team = tm_team_new(tm_ncpus());
+
+	tm_llama_tensors(c, t, nt);
+	if (team)
+		tm_team_run(team, spread_part, &s);
+	else
+		init_range(&j, 0, s.count);
+	tm_team_free(team);
+	free(t);
 }
 
 /* ---- matrix products ---- */

@@ -52,6 +52,10 @@ size_t tm_model_bytes(const struct tm_model *m);
  * down_proj) normal(0, 0.02 / sqrt(2 n_layers)), RMSNorm weights 1.
  */
 void tm_model_init(struct tm_model *m, uint64_t seed);
+/* The same values into a parameter block of configuration c, over a
+ * team of all cores of its own (for backends without a tm_model:
+ * model_cuda.h); the values do not depend on the thread count. */
+void tm_model_init_block(const struct tm_llama_config *c, uint64_t seed, float *params);
 
 /*
  * Forward pass over tokens[B*T] (row-major, ids < vocab_size).  With

@@ -9,6 +9,9 @@
 #include "hf.h"
 #include "stats.h"
 #include "stream.h"
+#ifdef TM_HAVE_CUDA
+#include "model_cuda.h"
+#endif
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -49,8 +52,11 @@ struct trainer {
 	struct tm_mix *plan;
 	struct tm_loader *loader;
 	struct tm_llama_config cfg;
-	struct tm_model *model;
-	struct tm_adamw opt;
+	struct tm_model *model;		/* the CPU backend, or NULL */
+	struct tm_cmodel *cuda;		/* the CUDA backend, or NULL */
+	float *hparams;			/* with cuda: a host copy of the parameters */
+	struct tm_adamw opt;		/* with cuda: hyper-parameters, step, and moments
+					 * mirrored only around checkpoints */
 	struct state st;
 	int32_t *inputs, *targets, *valbuf;
 	struct tm_val **val;	/* per source, NULL where none */
@@ -244,6 +250,118 @@ static int state_decode(struct trainer *t, const char *path, const unsigned char
 	return 0;
 }
 
+/* ---- the backend: the CPU model, or the CUDA one ----------------------- */
+
+/*
+ * The loop calls the model through these, so that the CPU path is the
+ * calls it always made (bit for bit) and the CUDA one keeps parameters,
+ * gradients and moments on the device: the host sees parameters only at
+ * checkpoints and loads (params_host / params_loaded) and moments only
+ * in train_state.bin (moments_pull / moments_push).
+ */
+#ifndef TM_HAVE_CUDA
+/* Never made in a build without CUDA (setup refuses): these stand in. */
+#define tm_cmodel_free(m) ((void)(m))
+#define tm_cmodel_bytes(m) ((void)(m), (size_t)0)
+#define tm_cmodel_init(m, s) ((void)(m), (void)(s))
+#define tm_cmodel_download(m, p) ((void)(m), (void)(p))
+#define tm_cmodel_upload(m, p) ((void)(m), (void)(p))
+#define tm_cmodel_moments_download(m, a, b) ((void)(m), (void)(a), (void)(b))
+#define tm_cmodel_moments_upload(m, a, b) ((void)(m), (void)(a), (void)(b))
+#define tm_cmodel_forward(m, a, b, c, d, e) ((void)(m), NAN)
+#define tm_cmodel_zero_grad(m) ((void)(m))
+#define tm_cmodel_backward(m, s) ((void)(m), (void)(s))
+#define tm_cmodel_grad_norm(m) ((void)(m), (double)NAN)
+#endif
+
+/* The parameters, readable on the host (downloaded from the device). */
+static float *params_host(struct trainer *t)
+{
+	if (!t->cuda)
+		return tm_model_params(t->model);
+	tm_cmodel_download(t->cuda, t->hparams);
+	return t->hparams;
+}
+
+/* Where to load parameters into; params_loaded() after. */
+static float *params_dest(struct trainer *t)
+{
+	return t->cuda ? t->hparams : tm_model_params(t->model);
+}
+
+static void params_loaded(struct trainer *t)
+{
+	if (t->cuda)
+		tm_cmodel_upload(t->cuda, t->hparams);
+}
+
+static void moments_pull(struct trainer *t)
+{
+	if (t->cuda)
+		tm_cmodel_moments_download(t->cuda, t->opt.m, t->opt.v);
+}
+
+static void moments_push(struct trainer *t)
+{
+	if (t->cuda)
+		tm_cmodel_moments_upload(t->cuda, t->opt.m, t->opt.v);
+}
+
+static float model_forward(struct trainer *t, const int32_t *in, const int32_t *tg, int B,
+			   int T, int32_t bos)
+{
+	if (t->cuda)
+		return tm_cmodel_forward(t->cuda, in, tg, B, T, bos);
+	return tm_model_forward(t->model, in, tg, B, T, bos);
+}
+
+/* Zeroed gradients, forward and backward: the loss. */
+static float model_step(struct trainer *t, const int32_t *in, const int32_t *tg, int B, int T,
+			int32_t bos)
+{
+	float loss;
+
+	if (t->cuda) {
+		tm_cmodel_zero_grad(t->cuda);
+		loss = tm_cmodel_forward(t->cuda, in, tg, B, T, bos);
+		tm_cmodel_backward(t->cuda, 1.0f);
+		return loss;
+	}
+	tm_model_zero_grad(t->model);
+	loss = tm_model_forward(t->model, in, tg, B, T, bos);
+	tm_model_backward(t->model, 1.0f);
+	return loss;
+}
+
+static double grad_norm(struct trainer *t)
+{
+	if (t->cuda)
+		return tm_cmodel_grad_norm(t->cuda);
+	return tm_grad_norm(tm_model_grads(t->model), tm_model_num_params(t->model));
+}
+
+/* Clipping and the AdamW update. */
+static void update(struct trainer *t, double norm, double clip, double lr)
+{
+	if (t->cuda) {
+#ifdef TM_HAVE_CUDA
+		double f = clip / (norm + 1e-6);	/* tm_grad_clip's factor */
+
+		t->opt.step++;
+		tm_cmodel_adamw(t->cuda, t->opt.step, lr, t->opt.beta1, t->opt.beta2, t->opt.eps,
+				t->opt.weight_decay, f < 1.0 ? f : 1.0);
+#endif
+		return;
+	}
+	tm_grad_clip(tm_model_grads(t->model), tm_model_num_params(t->model), norm, clip);
+	tm_adamw_update(&t->opt, tm_model_params(t->model), tm_model_grads(t->model), lr);
+}
+
+static size_t model_bytes(const struct trainer *t)
+{
+	return t->cuda ? tm_cmodel_bytes(t->cuda) : tm_model_bytes(t->model);
+}
+
 /* ---- checkpoints ------------------------------------------------------ */
 
 static char *path2(const char *a, const char *b)
@@ -335,7 +453,8 @@ static int checkpoint(struct trainer *t, struct tm_err *err)
 	so.bos_token_id = tm_loader_bos(t->loader);
 	if ((rc = tm_hf_begin(dir, &w, err)) < 0)
 		goto out;
-	if ((rc = tm_hf_write_model(w, &t->cfg, tm_model_params(t->model), &so, err)) < 0 ||
+	moments_pull(t);
+	if ((rc = tm_hf_write_model(w, &t->cfg, params_host(t), &so, err)) < 0 ||
 	    (rc = state_encode(t, &state)) < 0) {
 		if (rc == -1)
 			rc = tm_err_set(err, TM_EINVAL, dir, TM_ERR_NO_OFFSET, 0,
@@ -370,9 +489,13 @@ static int restore(struct trainer *t, const char *name, struct tm_err *err)
 	struct tm_buf data = TM_BUF_INIT;
 	int rc;
 
-	rc = tm_hf_load_params(dir, &t->cfg, NULL, tm_model_params(t->model), err);
+	rc = tm_hf_load_params(dir, &t->cfg, NULL, params_dest(t), err);
 	if (!rc && (rc = tm_st_read_small(file, SIZE_MAX, &data, err)) == 0)
 		rc = state_decode(t, file, (const unsigned char *)data.buf, data.len, err);
+	if (!rc) {
+		params_loaded(t);
+		moments_push(t);
+	}
 	free(dir);
 	free(file);
 	tm_buf_release(&data);
@@ -401,8 +524,8 @@ static void evaluate(struct trainer *t, uint64_t step)
 			float loss;
 
 			tm_mix_split(t->valbuf, n, T, t->inputs, t->targets);
-			loss = tm_model_forward(t->model, t->inputs, t->targets, n, T,
-						(int32_t)tm_loader_bos(t->loader));
+			loss = model_forward(t, t->inputs, t->targets, n, T,
+					     (int32_t)tm_loader_bos(t->loader));
 			sum += (double)loss * n;
 			cnt += (uint64_t)n;
 		}
@@ -426,6 +549,8 @@ static void trainer_free(struct trainer *t)
 			tm_val_free(t->val[i]);
 	free(t->val);
 	tm_model_free(t->model);
+	tm_cmodel_free(t->cuda);
+	free(t->hparams);
 	tm_adamw_release(&t->opt);
 	tm_loader_free(t->loader);
 	tm_mix_free(t->plan);
@@ -468,10 +593,26 @@ static int setup(struct trainer *t, const struct tm_train_opts *o, struct tm_err
 	}
 	if (t->cfg.max_seq_len < t->plan->max_seq_len)
 		t->cfg.max_seq_len = t->plan->max_seq_len;
-	t->model = tm_model_new(&t->cfg, t->plan->max_batch, t->plan->max_seq_len, o->threads, &why);
-	if (!t->model)
-		return tm_err_set(err, TM_ENOMEM, NULL, TM_ERR_NO_OFFSET, 0, "model: %s",
-				  why ? why : "cannot allocate");
+	if (o->cuda) {
+#ifdef TM_HAVE_CUDA
+		t->cuda = tm_cmodel_new(&t->cfg, t->plan->max_batch, t->plan->max_seq_len,
+					o->recompute, &why);
+		if (!t->cuda)
+			return tm_err_set(err, TM_EINVAL, NULL, TM_ERR_NO_OFFSET, 0,
+					  "CUDA model: %s", why ? why : "cannot allocate");
+		t->hparams = tm_xcalloc((size_t)tm_llama_num_params(&t->cfg), sizeof(float));
+#else
+		return tm_err_set(err, TM_EUNSUP, NULL, TM_ERR_NO_OFFSET, 0,
+				  "this build has no CUDA backend (nvcc was not found when it "
+				  "was built)");
+#endif
+	} else {
+		t->model = tm_model_new(&t->cfg, t->plan->max_batch, t->plan->max_seq_len,
+					o->threads, &why);
+		if (!t->model)
+			return tm_err_set(err, TM_ENOMEM, NULL, TM_ERR_NO_OFFSET, 0, "model: %s",
+					  why ? why : "cannot allocate");
+	}
 	tm_adamw_init(&t->opt, &t->cfg);
 	t->inputs = tm_xcalloc((size_t)t->plan->max_batch * t->plan->max_seq_len, sizeof(int32_t));
 	t->targets = tm_xcalloc((size_t)t->plan->max_batch * t->plan->max_seq_len, sizeof(int32_t));
@@ -502,7 +643,7 @@ int tm_train_run(const struct tm_train_opts *o, struct tm_err *err)
 	note(o, "model %s: %" PRId64 " parameters (dim %d, %d layers, %d heads, %d kv heads, "
 	     "ffn %d, vocab %d), %zu MiB", o->model, tm_llama_num_params(&t.cfg), t.cfg.dim,
 	     t.cfg.n_layers, t.cfg.n_heads, t.cfg.n_kv_heads, t.cfg.ffn_dim, t.cfg.vocab_size,
-	     tm_model_bytes(t.model) >> 20);
+	     model_bytes(&t) >> 20);
 	prune(o->out, o->keep);
 	if ((t.latest = read_latest(o->out))) {
 		if ((rc = restore(&t, t.latest, err)) < 0)
@@ -511,9 +652,12 @@ int tm_train_run(const struct tm_train_opts *o, struct tm_err *err)
 		     tm_loader_step(t.loader));
 	} else {
 		if (o->init) {
-			if ((rc = tm_hf_load_params(o->init, &t.cfg, NULL, tm_model_params(t.model),
+			if ((rc = tm_hf_load_params(o->init, &t.cfg, NULL, params_dest(&t),
 						    err)) < 0)
 				goto out;
+			params_loaded(&t);
+		} else if (t.cuda) {
+			tm_cmodel_init(t.cuda, o->seed);
 		} else {
 			tm_model_init(t.model, o->seed);
 		}
@@ -535,15 +679,13 @@ int tm_train_run(const struct tm_train_opts *o, struct tm_err *err)
 			continue;
 		}
 		tm_mix_split(b.tokens, b.B, b.T, t.inputs, t.targets);
-		tm_model_zero_grad(t.model);
-		loss = tm_model_forward(t.model, t.inputs, t.targets, b.B, b.T, bos);
-		tm_model_backward(t.model, 1.0f);
+		loss = model_step(&t, t.inputs, t.targets, b.B, b.T, bos);
 		if ((int64_t)b.step == o->fault_step && !t.fault_done) {
 			t.fault_done = true;
 			loss = NAN;
 			note(o, "step %" PRIu64 ": fault injected (a NaN loss)", b.step + 1);
 		}
-		norm = tm_grad_norm(tm_model_grads(t.model), tm_model_num_params(t.model));
+		norm = grad_norm(&t);
 		bad = !isfinite(loss) || !isfinite(norm) ||
 		      (o->spike > 0 && t.st.avg_n >= 20 && loss > o->spike * t.st.loss_avg);
 		if (bad) {
@@ -571,8 +713,7 @@ int tm_train_run(const struct tm_train_opts *o, struct tm_err *err)
 			t.st.rollbacks = keep.rollbacks;
 			continue;
 		}
-		tm_grad_clip(tm_model_grads(t.model), tm_model_num_params(t.model), norm, o->clip);
-		tm_adamw_update(&t.opt, tm_model_params(t.model), tm_model_grads(t.model), b.lr);
+		update(&t, norm, o->clip, b.lr);
 		updates++;
 		t.st.loss_avg = t.st.avg_n ? 0.98 * t.st.loss_avg + 0.02 * loss : loss;
 		t.st.avg_n++;

@@ -49,6 +49,9 @@ struct tm_train_opts {
 	const char *init;		/* NULL, or an HF directory to start from */
 	const char *out;		/* checkpoint directory */
 	int threads;			/* 0: all cores */
+	bool cuda;			/* the CUDA backend (model_cuda.h); an error
+					 * in a build without it */
+	bool recompute;			/* cuda: recompute FFN activations in backward */
 	uint64_t seed;			/* parameter initialisation */
 	int64_t max_steps;		/* stop after this many updates in this run; < 0: all */
 	int64_t ckpt_every;		/* steps between checkpoints (and at each phase end) */

@@ -11,8 +11,9 @@
 
 DUMP=${TAMIS_BUILD:-$SRC/build}/tests/hf-dump
 CHECK=$SRC/tests/integration/t8200-hf/hfcheck.py
-# Debian's python, which has python3-numpy (the first python3 in PATH may not)
-PY=/usr/bin/python3
+# Debian's python, which has python3-numpy (the first python3 in PATH may not);
+# TAMIS_PYTHON another (bench/gpu.sh: the one with torch and transformers)
+PY=${TAMIS_PYTHON:-/usr/bin/python3}
 
 if ! "$PY" -c 'import numpy' 2>/dev/null; then
 	test_skip "$PY cannot import numpy (apt-get install python3-numpy)"

@@ -325,6 +325,16 @@ static void test_init(void)
 		}
 	}
 	is_int(bad, 0, "initial weights have the documented mean and std");
+	{
+		/* the block form (the CUDA backend's) draws the same bits */
+		int64_t np = tm_model_num_params(m);
+		float *q = tm_xcalloc((size_t)np, sizeof(float));
+
+		tm_model_init_block(&c, 42, q);
+		is_mem(q, np * sizeof(float), p, np * sizeof(float),
+		       "tm_model_init_block gives tm_model_init's parameters bit for bit");
+		free(q);
+	}
 	tm_model_init(m, 43);
 	ok(p[0] != 0 && tm_model_params(m)[0] != 0, "a new seed, new weights");
 	tm_model_free(m);
