@@ -8,7 +8,9 @@
 #   3. tamis extract -j 2 under TSan on real WARCs, identical to -j 1;
 #   4. large data: `tamis warc ls` against warcio.js on the 151 MB,
 #      12,046-record wget crawl of bench/mkcorpus.sh (every offset, type
-#      and URI equal).
+#      and URI equal);
+#   5. tamis run killed with SIGKILL at random moments in 25 rounds
+#      (t7600 with TAMIS_KILL_ROUNDS=25; make check runs 4).
 # Prints TAP-ish progress; exits non-zero on the first failure.
 set -euo pipefail
 
@@ -64,4 +66,7 @@ node bench/warcio-ls.mjs "$corpus" | cut -f1,3,4 >"$SCRATCH/warcio.tsv"
 diff -u "$SCRATCH/warcio.tsv" "$SCRATCH/tamis.tsv" | head -20
 cmp -s "$SCRATCH/warcio.tsv" "$SCRATCH/tamis.tsv"
 echo "ok: $(wc -l <"$SCRATCH/tamis.tsv") records identical to warcio.js"
+echo "== tamis run: kill -9 at random moments, 25 rounds"
+TAMIS_KILL_ROUNDS=25 TAMIS_BIN=$ROOT/bin TAMIS_SRC=$ROOT TAMIS_DATA=$ROOT/../shared/data \
+	TAMIS_BUILD=$ROOT/build prove -e bash tests/integration/t7600-run.sh
 echo "check-long: all passed"
