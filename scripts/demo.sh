@@ -123,8 +123,8 @@ echo "demo: serving it on http://127.0.0.1:$port/"
 
 # The whole pipeline: pipeline.conf as shipped, with the snapshot as input,
 # a vocabulary trained on the fly (8,192 tokens suit this little text) and
-# shards of a million tokens.  A rerun resumes (the work directory keeps
-# its markers); --restart starts over.
+# shards of a million tokens.  --restart: each demo starts over (the
+# server's port, part of the input list's fingerprint, changes per run).
 "$BIN/tamis" run "$ROOT/pipeline.conf" -w "$DEMO/run" --restart \
 	-i "$snap/warc.paths.gz" --base "http://127.0.0.1:$port/" \
 	-c run.vocab_size=8192 -c run.keep_rejected=true \
