@@ -194,9 +194,15 @@ static int state_encode(struct trainer *t, struct tm_buf *b)
 	return 0;
 }
 
+/*
+ * rollback: the skipped batches and rollback count in memory are newer
+ * than the checkpoint's (they name the batch being rolled back from):
+ * keep them, read the rest.
+ */
 static int state_decode(struct trainer *t, const char *path, const unsigned char *p, size_t n,
-			struct tm_err *err)
+			bool rollback, struct tm_err *err)
 {
+	uint32_t nskip;
 	struct rd r = { p, n, 0, false };
 	struct tm_loader_state ls;
 	uint32_t lsz, i;
@@ -218,14 +224,23 @@ static int state_decode(struct trainer *t, const char *path, const unsigned char
 		memcpy(&t->st.loss_avg, &v, 8);
 	}
 	t->st.avg_n = get(&r, 8);
-	t->st.rollbacks = (uint32_t)get(&r, 4);
-	t->st.nskip = (uint32_t)get(&r, 4);
-	if (t->st.nskip > (n - r.off) / 8)
-		return tm_err_set(err, TM_EFORMAT, path, r.off, 0, "bad skipped-step count");
-	free(t->st.skip);
-	t->st.skip = tm_xcalloc(t->st.nskip + 1, sizeof(*t->st.skip));
-	for (i = 0; i < t->st.nskip; i++)
-		t->st.skip[i] = get(&r, 8);
+	if (rollback) {
+		get(&r, 4);
+		nskip = (uint32_t)get(&r, 4);
+		if (nskip > (n - r.off) / 8)
+			return tm_err_set(err, TM_EFORMAT, path, r.off, 0, "bad skipped-step count");
+		r.off += (size_t)nskip * 8;
+	} else {
+		t->st.rollbacks = (uint32_t)get(&r, 4);
+		nskip = (uint32_t)get(&r, 4);
+		if (nskip > (n - r.off) / 8)
+			return tm_err_set(err, TM_EFORMAT, path, r.off, 0, "bad skipped-step count");
+		free(t->st.skip);
+		t->st.nskip = nskip;
+		t->st.skip = tm_xcalloc(nskip + 1, sizeof(*t->st.skip));
+		for (i = 0; i < nskip; i++)
+			t->st.skip[i] = get(&r, 8);
+	}
 	lsz = (uint32_t)get(&r, 4);
 	if (r.bad || r.off + lsz > n)
 		return tm_err_set(err, TM_ETRUNC, path, r.off, 0, "truncated");
@@ -482,8 +497,11 @@ out:
 	return rc;
 }
 
-/* Restores the checkpoint OUT/name (parameters, moments, position, state). */
-static int restore(struct trainer *t, const char *name, struct tm_err *err)
+/*
+ * Restores the checkpoint OUT/name (parameters, moments, position, state);
+ * rollback: as state_decode says.
+ */
+static int restore(struct trainer *t, const char *name, bool rollback, struct tm_err *err)
 {
 	char *dir = path2(t->o->out, name), *file = path2(dir, "train_state.bin");
 	struct tm_buf data = TM_BUF_INIT;
@@ -491,7 +509,7 @@ static int restore(struct trainer *t, const char *name, struct tm_err *err)
 
 	rc = tm_hf_load_params(dir, &t->cfg, NULL, params_dest(t), err);
 	if (!rc && (rc = tm_st_read_small(file, SIZE_MAX, &data, err)) == 0)
-		rc = state_decode(t, file, (const unsigned char *)data.buf, data.len, err);
+		rc = state_decode(t, file, (const unsigned char *)data.buf, data.len, rollback, err);
 	if (!rc) {
 		params_loaded(t);
 		moments_push(t);
@@ -646,7 +664,7 @@ int tm_train_run(const struct tm_train_opts *o, struct tm_err *err)
 	     model_bytes(&t) >> 20);
 	prune(o->out, o->keep);
 	if ((t.latest = read_latest(o->out))) {
-		if ((rc = restore(&t, t.latest, err)) < 0)
+		if ((rc = restore(&t, t.latest, false, err)) < 0)
 			goto out;
 		note(o, "resumed from %s/%s at step %" PRIu64, o->out, t.latest,
 		     tm_loader_step(t.loader));
@@ -689,7 +707,6 @@ int tm_train_run(const struct tm_train_opts *o, struct tm_err *err)
 		bad = !isfinite(loss) || !isfinite(norm) ||
 		      (o->spike > 0 && t.st.avg_n >= 20 && loss > o->spike * t.st.loss_avg);
 		if (bad) {
-			struct state keep = t.st;	/* the skipped list goes on */
 			uint64_t step = b.step;
 
 			if (++t.st.rollbacks > (uint32_t)o->max_rollbacks) {
@@ -699,18 +716,10 @@ int tm_train_run(const struct tm_train_opts *o, struct tm_err *err)
 				goto out;
 			}
 			skip_add(&t.st, step);
-			keep = t.st;
-			t.st.skip = NULL;
 			note(o, "step %" PRIu64 ": loss %g, gradient norm %g: rolling back to %s and "
 			     "skipping this batch", step + 1, loss, norm, t.latest);
-			if ((rc = restore(&t, t.latest, err)) < 0) {
-				free(keep.skip);
+			if ((rc = restore(&t, t.latest, true, err)) < 0)
 				goto out;
-			}
-			free(t.st.skip);
-			t.st.skip = keep.skip;
-			t.st.nskip = keep.nskip;
-			t.st.rollbacks = keep.rollbacks;
 			continue;
 		}
 		update(&t, norm, o->clip, b.lr);
