@@ -29,8 +29,13 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 
 CFLAGS ?= -O2 -g
+# -fno-trapping-math -fno-math-errno: no code here looks at floating-point
+# exceptions or at errno after sqrt, and with them GCC will not turn a
+# float comparison into a select nor inline sqrt, so loops such as
+# train/vmath.h's exp and the AdamW update stay scalar.  Neither changes a
+# value; -ffast-math, which would, stays off.
 BASE_CFLAGS = -std=gnu11 -pthread -D_GNU_SOURCE -Ilib -Ifilters -Idedup -Itrain -Itests/unit \
-	      -MMD -MP -fno-strict-aliasing
+	      -MMD -MP -fno-strict-aliasing -fno-trapping-math -fno-math-errno
 LDLIBS = $(PKG_LIBS) -lm -pthread
 # jemalloc for the programs: libxml2 builds a tree per page, and glibc's
 # malloc/free of those small nodes was a fifth of tamis-extract's time;

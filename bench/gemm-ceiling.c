@@ -8,13 +8,19 @@
  * GFLOP/s over all of them (best of --reps runs), so that "achieved /
  * ceiling" compares like with like.
  *
+ * Every product's result is checked at 256 entries against a float64 dot
+ * product (error <= 1e-5 of the sum of |a||b|): a kernel that computes
+ * wrong results is no ceiling (exit 1).
+ *
  *   gemm-ceiling PRESET B T THREADS [VOCAB]
- * prints: "ceiling_gflops G" and one line per shape.
+ * prints one line per shape, "core C" (the kernels OpenBLAS runs) and
+ * "ceiling_gflops G".
  */
 #include "tamis.h"
 #include "llama.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <time.h>
 
 extern void openblas_set_num_threads(int);
@@ -27,7 +33,35 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* seconds of the best of `reps` runs of C[m,n] = op(A) op(B) */
+/* 0 when C[m,n] = op(A) op(B) holds at 256 sampled entries */
+static int gemm_wrong(const float *a, const float *b, const float *c, int m, int n, int k,
+		      int transa, int transb)
+{
+	uint64_t r = 88172645463325252ULL;
+	int s, p;
+
+	for (s = 0; s < 256; s++) {
+		int i, j;
+		double dot = 0, mag = 0;
+
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		i = (int)(r % (uint64_t)m);
+		j = (int)((r >> 32) % (uint64_t)n);
+		for (p = 0; p < k; p++) {
+			double x = transa ? a[(size_t)p * m + i] : a[(size_t)i * k + p];
+			double y = transb ? b[(size_t)j * k + p] : b[(size_t)p * n + j];
+
+			dot += x * y;
+			mag += fabs(x * y);
+		}
+		if (!(fabs(c[(size_t)i * n + j] - dot) <= 1e-5 * mag + 1e-30))
+			return 1;
+	}
+	return 0;
+}
+
+/* seconds of the best of `reps` runs of C[m,n] = op(A) op(B); exits when
+ * the results are wrong */
 static double gemm_time(int m, int n, int k, int transa, int transb, int reps)
 {
 	float *a = tm_xcalloc((size_t)m * k, sizeof(float));
@@ -50,6 +84,11 @@ static double gemm_time(int m, int n, int k, int transa, int transb, int reps)
 		t = now() - t0;
 		if (r && t < best)	/* the first run warms up */
 			best = t;
+	}
+	if (gemm_wrong(a, b, c, m, n, k, transa, transb)) {
+		fprintf(stderr, "gemm-ceiling: WRONG results from %s's sgemm at m=%d n=%d k=%d%s%s\n",
+			openblas_get_corename(), m, n, k, transa ? " A^T" : "", transb ? " B^T" : "");
+		exit(1);
 	}
 	free(a);
 	free(b);
@@ -96,6 +135,7 @@ int main(int argc, char **argv)
 		flops += 3 * f * count;
 		secs += (fwd + dx + dw) * count;
 	}
+	printf("core %s\n", openblas_get_corename());
 	printf("ceiling_gflops %.1f\n", flops / secs / 1e9);
 	return 0;
 }

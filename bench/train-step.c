@@ -5,15 +5,19 @@
  * on real shards), at a preset's shape and vocabulary.
  *
  *   train-step PRESET B T THREADS STEPS
- * prints one line: "params N tokens_per_s X gflops G step_s S bytes M"
+ * prints one line:
+ *   "params N tokens_per_s X gflops G step_s S bytes M core C loss L norm G"
  * (GFLOP/s from tm_llama_flops_per_token: 6N + attention; the median step
- * of STEPS after one warm-up step).
+ * of STEPS after one warm-up step; C: the kernels OpenBLAS runs; L and G:
+ * the last step's loss and gradient norm, which the same tokens and
+ * initialisation make comparable between runs on other kernels).
  */
 #include "tamis.h"
 #include "llama.h"
 #include "model.h"
 #include "optim.h"
 
+#include <cblas.h>
 #include <time.h>
 
 static double now(void)
@@ -41,6 +45,8 @@ int main(int argc, char **argv)
 	int32_t *in, *tg;
 	double *times;
 	uint64_t rng = 12345;
+	float last_loss = 0;
+	double last_norm = 0;
 
 	if (argc < 6 || tm_llama_preset(argv[1], &c) < 0) {
 		fprintf(stderr, "usage: train-step PRESET B T THREADS STEPS\n");
@@ -78,21 +84,25 @@ int main(int argc, char **argv)
 		tm_model_zero_grad(m);
 		loss = tm_model_forward(m, in, tg, B, T, c.vocab_size - 1);
 		tm_model_backward(m, 1.0f);
-		norm = tm_grad_norm(tm_model_grads(m), tm_model_num_params(m));
-		tm_grad_clip(tm_model_grads(m), tm_model_num_params(m), norm, 1.0);
-		tm_adamw_update(&opt, tm_model_params(m), tm_model_grads(m), 1e-4);
+		norm = tm_grad_norm(tm_model_grads(m), tm_model_num_params(m), tm_model_team(m));
+		tm_adamw_update(&opt, tm_model_params(m), tm_model_grads(m),
+				tm_grad_clip_factor(norm, 1.0), 1e-4, tm_model_team(m));
 		times[s] = now() - t0;
 		if (!(loss == loss))
 			fprintf(stderr, "train-step: NaN loss\n");
+		last_loss = loss;
+		last_norm = norm;
 	}
 	qsort(times + 1, (size_t)steps, sizeof(*times), cmp_d);
 	{
 		double st = times[1 + steps / 2];
 		double tps = (double)B * T / st;
 
-		printf("params %" PRId64 " tokens_per_s %.1f gflops %.1f step_s %.3f bytes %zu\n",
+		printf("params %" PRId64 " tokens_per_s %.1f gflops %.1f step_s %.3f bytes %zu core %s"
+		       " loss %.9g norm %.9g\n",
 		       tm_llama_num_params(&c), tps, tps * tm_llama_flops_per_token(&c, T) / 1e9, st,
-		       tm_model_bytes(m) + (size_t)opt.n * 9);
+		       tm_model_bytes(m) + (size_t)opt.n * 9, openblas_get_corename(), last_loss,
+		       last_norm);
 	}
 	tm_adamw_release(&opt);
 	tm_model_free(m);

@@ -34,7 +34,8 @@
  * For a few hot loops over arrays: also built for AVX2 (the clone is
  * chosen at load time, ifunc) and, with GCC, vectorised at -O3 whatever
  * the build's -O (GCC's -O2 cost model leaves loops of unknown count
- * scalar).
+ * scalar).  The AVX2 clone has no FMA, so no contraction either: both
+ * clones compute the same bits for element-wise work.
  */
 #if defined(__clang__)
 #define TM_HOT_LOOP __attribute__((target_clones("avx2", "default")))

@@ -44,6 +44,7 @@
 #include "model.h"
 #include "pool.h"
 #include "team.h"
+#include "vmath.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -564,6 +565,64 @@ static float row_max(const float *x, int n)
 	return v;
 }
 
+/* x[i] = e^(x[i] - c); returns the sum (in 16 lanes, then pairwise) */
+TM_HOT_LOOP
+static float exp_sub_sum(float *x, float c, int n)
+{
+	float lane[16] = { 0 }, s;
+	int i, j;
+
+	for (i = 0; i < n; i++)
+		x[i] = tm_vexpf(x[i] - c);
+	for (i = 0; i + 16 <= n; i += 16)
+		for (j = 0; j < 16; j++)
+			lane[j] += x[i + j];
+	for (j = 0; i < n; i++, j++)
+		lane[j] += x[i];
+	for (j = 8; j >= 1; j /= 2)
+		for (i = 0; i < j; i++)
+			lane[i] += lane[i + j];
+	s = lane[0];
+	return s;
+}
+
+/* x[i] = e^(x[i] - c) */
+TM_HOT_LOOP
+static void exp_sub(float *x, float c, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		x[i] = tm_vexpf(x[i] - c);
+}
+
+/* y[i] = a e^(x[i] - c) */
+TM_HOT_LOOP
+static void exp_sub_scaled(float *y, const float *x, float c, float a, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		y[i] = a * tm_vexpf(x[i] - c);
+}
+
+/* the sum of e^(x[i] - c), in double (8 lanes, then pairwise), for a
+ * log-sum-exp over a whole vocabulary */
+TM_HOT_LOOP
+static double sum_exp_sub(const float *x, float c, int n)
+{
+	double lane[8] = { 0 };
+	int i, j;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		for (j = 0; j < 8; j++)
+			lane[j] += tm_vexpf(x[i + j] - c);
+	for (j = 0; i < n; i++, j++)
+		lane[j] += tm_vexpf(x[i] - c);
+	return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+	       ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
 /* ---- RMSNorm: y = x / sqrt(mean(x^2) + eps) * w ---- */
 
 struct norm {
@@ -725,36 +784,53 @@ struct swiglu {
 	float *dh13;		/* backward: [N, 2F] */
 };
 
-static float sigmoid(float g)
+static inline float sigmoid(float g)
 {
-	return 1.0f / (1.0f + expf(-g));
+	return 1.0f / (1.0f + tm_vexpf(-g));
 }
 
-static void swiglu_fwd_row(const void *arg, int64_t i)
+/* a = silu(g) u */
+TM_HOT_LOOP
+static void swiglu_fwd_vec(float *a, const float *g, const float *u, int n)
 {
-	const struct swiglu *j = arg;
-	int F = j->m->F, f;
-	const float *g = j->h13 + i * 2 * F, *u = g + F;
-	float *a = j->act + i * F;
+	int f;
 
-	for (f = 0; f < F; f++)
+	for (f = 0; f < n; f++)
 		a[f] = g[f] * sigmoid(g[f]) * u[f];
 }
 
 /* d gate = dact up s (1 + g (1 - s)), d up = dact g s, with s = sigmoid(g). */
-static void swiglu_bwd_row(const void *arg, int64_t i)
+TM_HOT_LOOP
+static void swiglu_bwd_vec(float *dg, float *du, const float *da, const float *g,
+			   const float *u, int n)
 {
-	const struct swiglu *j = arg;
-	int F = j->m->F, f;
-	const float *g = j->h13 + i * 2 * F, *u = g + F, *da = j->dact + i * F;
-	float *dg = j->dh13 + i * 2 * F, *du = dg + F;
+	int f;
 
-	for (f = 0; f < F; f++) {
+	for (f = 0; f < n; f++) {
 		float s = sigmoid(g[f]);
 
 		dg[f] = da[f] * u[f] * s * (1 + g[f] * (1 - s));
 		du[f] = da[f] * g[f] * s;
 	}
+}
+
+static void swiglu_fwd_row(const void *arg, int64_t i)
+{
+	const struct swiglu *j = arg;
+	int F = j->m->F;
+	const float *g = j->h13 + i * 2 * F;
+
+	swiglu_fwd_vec(j->act + i * F, g, g + F, F);
+}
+
+static void swiglu_bwd_row(const void *arg, int64_t i)
+{
+	const struct swiglu *j = arg;
+	int F = j->m->F;
+	const float *g = j->h13 + i * 2 * F;
+	float *dg = j->dh13 + i * 2 * F;
+
+	swiglu_bwd_vec(dg, dg + F, j->dact + i * F, g, g + F, F);
 }
 
 static void swiglu_forward(struct tm_model *m, float *act, const float *h13, int N)
@@ -814,19 +890,16 @@ static void block_scores(const struct tm_model *m, const struct acts *ac, int T,
 static void attn_fwd_block(struct tm_model *m, struct acts *ac, int T, int b, int h, int a,
 			   int t0, int t1, float *S)
 {
-	int hd = m->hd, g = h / (m->H / m->KV), ld = m->QKV, mb = t1 - t0, nb = t1 - a, i, j;
+	int hd = m->hd, g = h / (m->H / m->KV), ld = m->QKV, mb = t1 - t0, nb = t1 - a, i;
 	int64_t row0 = (int64_t)b * T;
 	const float *v = ac->qkv + m->Q + m->KVd + g * hd;
 
 	for (i = 0; i < mb; i++) {
-		float *s = S + (int64_t)i * nb, mx, sum = 0;
+		float *s = S + (int64_t)i * nb, mx, sum;
 		int valid = t0 + i - a + 1;
 
 		mx = row_max(s, valid);
-		for (j = 0; j < valid; j++) {
-			s[j] = expf(s[j] - mx);
-			sum += s[j];
-		}
+		sum = exp_sub_sum(s, mx, valid);
 		scale_to(s, 1.0f / sum, valid);
 		memset(s + valid, 0, (nb - valid) * sizeof(float));
 		ac->lse[(row0 + t0 + i) * m->H + h] = mx + logf(sum);
@@ -854,7 +927,7 @@ static void attn_bwd_block(struct tm_model *m, struct acts *ac, int T, int b, in
 			   int t0, int t1, float *S, float *dP)
 {
 	int hd = m->hd, g = h / (m->H / m->KV), ld = m->QKV, Q = m->Q;
-	int mb = t1 - t0, nb = t1 - a, i, j;
+	int mb = t1 - t0, nb = t1 - a, i;
 	int64_t row0 = (int64_t)b * T;
 	const float *q = ac->qkv + h * hd, *k = ac->qkv + Q + g * hd;
 	const float *v = ac->qkv + Q + m->KVd + g * hd;
@@ -867,8 +940,7 @@ static void attn_bwd_block(struct tm_model *m, struct acts *ac, int T, int b, in
 		float lse = ac->lse[(row0 + t0 + i) * m->H + h];
 		int valid = t0 + i - a + 1;
 
-		for (j = 0; j < valid; j++)
-			s[j] = expf(s[j] - lse);
+		exp_sub(s, lse, valid);
 		memset(s + valid, 0, (nb - valid) * sizeof(float));
 	}
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, hd, mb, 1, S, nb,
@@ -992,17 +1064,15 @@ static void ce_row(const void *arg, int64_t i)
 {
 	const struct tm_model *m = arg;
 	const float *l = m->logits + i * m->V;
-	double sum = 0;
+	double sum;
 	float mx;
-	int v;
 
 	if (m->targets[i] < 0) {
 		m->ce_lse[i] = m->ce_loss[i] = 0;
 		return;
 	}
 	mx = row_max(l, m->V);
-	for (v = 0; v < m->V; v++)
-		sum += expf(l[v] - mx);
+	sum = sum_exp_sub(l, mx, m->V);
 	m->ce_lse[i] = mx + (float)log(sum);
 	m->ce_loss[i] = (float)(mx + log(sum) - l[m->targets[i]]);
 }
@@ -1021,14 +1091,13 @@ static void ce_bwd_row(const void *arg, int64_t i)
 	const struct tm_model *m = j->m;
 	const float *l = m->logits + i * m->V + j->v0;
 	float *d = m->dlog + i * j->nv, lse = m->ce_lse[i];
-	int t = m->targets[i] - j->v0, v;
+	int t = m->targets[i] - j->v0;
 
 	if (m->targets[i] < 0) {
 		memset(d, 0, j->nv * sizeof(float));
 		return;
 	}
-	for (v = 0; v < j->nv; v++)
-		d[v] = j->scale * expf(l[v] - lse);
+	exp_sub_scaled(d, l, lse, j->scale, j->nv);
 	if (t >= 0 && t < j->nv)
 		d[t] -= j->scale;
 }
@@ -1099,9 +1168,21 @@ const float *tm_model_logits(const struct tm_model *m)
 	return m->logits;
 }
 
+static void zero_range(const void *arg, int64_t lo, int64_t hi)
+{
+	const struct tm_model *m = arg;
+
+	memset(m->grads + lo, 0, (size_t)(hi - lo) * sizeof(float));
+}
+
 void tm_model_zero_grad(struct tm_model *m)
 {
-	memset(m->grads, 0, m->nparams * sizeof(float));
+	for_ranges(m, m->nparams, zero_range, m);
+}
+
+struct tm_team *tm_model_team(struct tm_model *m)
+{
+	return m->team;
 }
 
 void tm_model_backward(struct tm_model *m, float loss_scale)

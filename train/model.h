@@ -24,6 +24,7 @@
 #include "llama.h"
 
 struct tm_model;
+struct tm_team;
 
 /*
  * A model of configuration `c` (checked with tm_llama_check), with
@@ -42,6 +43,8 @@ const struct tm_llama_config *tm_model_config(const struct tm_model *m);
 float *tm_model_params(struct tm_model *m);	/* tm_llama_num_params floats */
 float *tm_model_grads(struct tm_model *m);	/* the same layout */
 int64_t tm_model_num_params(const struct tm_model *m);
+/* The model's threads (team.h), for the optimizer's loops (optim.h). */
+struct tm_team *tm_model_team(struct tm_model *m);
 /* Bytes held: parameters, gradients, activations, scratch. */
 size_t tm_model_bytes(const struct tm_model *m);
 

@@ -352,7 +352,8 @@ static double grad_norm(struct trainer *t)
 {
 	if (t->cuda)
 		return tm_cmodel_grad_norm(t->cuda);
-	return tm_grad_norm(tm_model_grads(t->model), tm_model_num_params(t->model));
+	return tm_grad_norm(tm_model_grads(t->model), tm_model_num_params(t->model),
+			    tm_model_team(t->model));
 }
 
 /* Clipping and the AdamW update. */
@@ -360,16 +361,14 @@ static void update(struct trainer *t, double norm, double clip, double lr)
 {
 	if (t->cuda) {
 #ifdef TM_HAVE_CUDA
-		double f = clip / (norm + 1e-6);	/* tm_grad_clip's factor */
-
 		t->opt.step++;
 		tm_cmodel_adamw(t->cuda, t->opt.step, lr, t->opt.beta1, t->opt.beta2, t->opt.eps,
-				t->opt.weight_decay, f < 1.0 ? f : 1.0);
+				t->opt.weight_decay, tm_grad_clip_factor(norm, clip));
 #endif
 		return;
 	}
-	tm_grad_clip(tm_model_grads(t->model), tm_model_num_params(t->model), norm, clip);
-	tm_adamw_update(&t->opt, tm_model_params(t->model), tm_model_grads(t->model), lr);
+	tm_adamw_update(&t->opt, tm_model_params(t->model), tm_model_grads(t->model),
+			tm_grad_clip_factor(norm, clip), lr, tm_model_team(t->model));
 }
 
 static size_t model_bytes(const struct trainer *t)

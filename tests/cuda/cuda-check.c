@@ -368,7 +368,7 @@ static void k_optim(int64_t n)
 	memcpy(g1, m1, n * sizeof(float));
 	memcpy(g2, m2, n * sizeof(float));
 	memcpy(gc, g, n * sizeof(float));
-	norm = tm_grad_norm(g, n);
+	norm = tm_grad_norm(g, n, NULL);
 	gs = tm_cuda_check_sumsq(n, g);
 	e = fabs(sqrt(gs) - norm) / norm;
 	printf("  %-44s err %.2e  tol %.0e  %s\n", "gradient norm (double reduction)", e, 1e-9,
@@ -379,7 +379,7 @@ static void k_optim(int64_t n)
 	o.beta1 = 0.9, o.beta2 = 0.95, o.eps = 1e-8, o.weight_decay = 0.1;
 	o.n = n, o.m = m1, o.v = m2, o.decay = dec, o.step = 6;
 	tm_grad_clip(gc, n, norm, 1.0);
-	tm_adamw_update(&o, p, gc, 3e-4);
+	tm_adamw_update(&o, p, gc, 1.0, 3e-4, NULL);
 	tm_cuda_check_adamw(n, gp, g1, g2, g, dec, o.step, 3e-4, 0.9, 0.95, 1e-8, 0.1,
 			    1.0 / (norm + 1e-6), p16);
 	/* not bit for bit: nvcc contracts a * b + c into fma */
@@ -547,9 +547,9 @@ static void run_train(int steps)
 		tm_model_zero_grad(cpu);
 		lc = tm_model_forward(cpu, tok, tg, B, T, 0);
 		tm_model_backward(cpu, 1.0f);
-		nc = tm_grad_norm(tm_model_grads(cpu), tm_model_num_params(cpu));
-		tm_grad_clip(tm_model_grads(cpu), tm_model_num_params(cpu), nc, 1.0);
-		tm_adamw_update(&opt, tm_model_params(cpu), tm_model_grads(cpu), lr);
+		nc = tm_grad_norm(tm_model_grads(cpu), tm_model_num_params(cpu), NULL);
+		tm_adamw_update(&opt, tm_model_params(cpu), tm_model_grads(cpu),
+				tm_grad_clip_factor(nc, 1.0), lr, tm_model_team(cpu));
 
 		tm_cmodel_zero_grad(gpu);
 		lg = tm_cmodel_forward(gpu, tok, tg, B, T, 0);
