@@ -12,8 +12,13 @@
  * With bos_id < 0, plain causal attention.
  *
  * Determinism: the same parameters and batch give bit-identical results
- * for a given thread count; results across thread counts may differ in
- * the last bits (BLAS blocking), never more.  No -ffast-math.
+ * for a given thread count, and for any thread count where the BLAS sums
+ * each element of a product in an order that does not depend on how many
+ * rows the call has: OpenBLAS 0.3.21's AVX-512 kernels do (tamis train
+ * -j 1, 2 and 3 write identical checkpoints), its Haswell kernels do not
+ * (the last bits differ).  Everything else (attention units, row-wise
+ * kernels, column sums; optim.h) gives the same bits for any thread
+ * count.  No -ffast-math.
  *
  * Ownership: tm_model owns its blocks; the caller may read and write
  * params/grads directly (optimizer, checkpoints).
