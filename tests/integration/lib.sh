@@ -6,7 +6,8 @@
 # (removed at exit unless TAMIS_KEEP=1); $SRC is the source tree, $DATA the
 # shared test data, $BIN the programs under test (also first in PATH).
 # Helpers: tm_must_fail CMD (fails unless CMD exits non-zero without a
-# signal), tm_exit_is N CMD, tm_cmp EXPECT ACTUAL (diff -u), tm_atexit CMD.
+# signal), tm_exit_is N CMD, tm_cmp EXPECT ACTUAL (diff -u), tm_atexit CMD,
+# tm_need_torch WHAT.
 
 set -u
 
@@ -50,6 +51,16 @@ test_expect_success() {
 test_skip() {
 	tm_count=$((tm_count + 1))
 	echo "ok $tm_count # skip $1"
+}
+
+# tm_need_torch WHAT: the test's oracle is Debian's python3-torch for
+# /usr/bin/python3; without it, one skip naming WHAT, and the test ends.
+tm_need_torch() {
+	if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+		test_skip "$1: /usr/bin/python3 cannot import torch (python3-torch)"
+		test_done
+		exit
+	fi
 }
 
 tm_must_fail() {

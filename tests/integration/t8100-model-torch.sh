@@ -13,11 +13,7 @@
 DUMP=${TAMIS_BUILD:-$SRC/build}/tests/model-dump
 CHECK="/usr/bin/python3 $SRC/tests/torch/check_model.py"
 
-if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
-	test_skip 'model against torch: /usr/bin/python3 cannot import torch (python3-torch)'
-	test_done
-	exit
-fi
+tm_need_torch 'model against torch'
 
 test_expect_success 'model-dump writes six random configurations' '
 	"$DUMP" out=d1.bin seed=1 dim=32 layers=2 heads=4 kv=2 ffn=48 vocab=37 B=2 T=24 \
