@@ -9,9 +9,10 @@
 # attention, tm_llama_flops_per_token), and the ceiling: OpenBLAS sgemm
 # GFLOP/s at the model's own matrix shapes with the same thread count
 # (bench/gemm-ceiling.c); where the environment pins OpenBLAS's kernels,
-# once as pinned and once with the kernels OpenBLAS picks itself.  Target (issue 10): >= 50% of the ceiling, and
-# >= 5x llm.c's CPU trainer (about 37 GFLOP/s on this 2-core machine per
-# the issue; llm.c is not run here).  Peak RSS from /usr/bin/time.
+# once as pinned and once with the kernels OpenBLAS picks itself.
+# Target (issue 10): >= 50% of the ceiling, and >= 5x llm.c's CPU trainer
+# (about 37 GFLOP/s on this 2-core machine per the issue; llm.c is not run
+# here).  Peak RSS from /usr/bin/time.
 #
 # usage: bench/train-cpu.sh [--record]
 #   --record   append a dated markdown block to bench/RESULTS.md

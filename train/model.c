@@ -565,27 +565,6 @@ static float row_max(const float *x, int n)
 	return v;
 }
 
-/* x[i] = e^(x[i] - c); returns the sum (in 16 lanes, then pairwise) */
-TM_HOT_LOOP
-static float exp_sub_sum(float *x, float c, int n)
-{
-	float lane[16] = { 0 }, s;
-	int i, j;
-
-	for (i = 0; i < n; i++)
-		x[i] = tm_vexpf(x[i] - c);
-	for (i = 0; i + 16 <= n; i += 16)
-		for (j = 0; j < 16; j++)
-			lane[j] += x[i + j];
-	for (j = 0; i < n; i++, j++)
-		lane[j] += x[i];
-	for (j = 8; j >= 1; j /= 2)
-		for (i = 0; i < j; i++)
-			lane[i] += lane[i + j];
-	s = lane[0];
-	return s;
-}
-
 /* x[i] = e^(x[i] - c) */
 TM_HOT_LOOP
 static void exp_sub(float *x, float c, int n)
@@ -594,6 +573,23 @@ static void exp_sub(float *x, float c, int n)
 
 	for (i = 0; i < n; i++)
 		x[i] = tm_vexpf(x[i] - c);
+}
+
+/* the sum of x[0..n), in 8 lanes, then pairwise (vectorised, unlike a
+ * running sum) */
+TM_HOT_LOOP
+static float lane_sum(const float *x, int n)
+{
+	float lane[8] = { 0 };
+	int i, j;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		for (j = 0; j < 8; j++)
+			lane[j] += x[i + j];
+	for (j = 0; i < n; i++, j++)
+		lane[j] += x[i];
+	return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+	       ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
 /* y[i] = a e^(x[i] - c) */
@@ -899,7 +895,8 @@ static void attn_fwd_block(struct tm_model *m, struct acts *ac, int T, int b, in
 		int valid = t0 + i - a + 1;
 
 		mx = row_max(s, valid);
-		sum = exp_sub_sum(s, mx, valid);
+		exp_sub(s, mx, valid);
+		sum = lane_sum(s, valid);
 		scale_to(s, 1.0f / sum, valid);
 		memset(s + valid, 0, (nb - valid) * sizeof(float));
 		ac->lse[(row0 + t0 + i) * m->H + h] = mx + logf(sum);
